@@ -1,0 +1,95 @@
+/**
+ * PromQL templates. A check's query names the canary or stable series through variables
+ * (`{{ canarySelector }}`, `{{ window }}`, ...) so one plan serves every service and both roles.
+ */
+
+export const TEMPLATE_VARIABLES = [
+  'service',
+  'canary',
+  'stable',
+  'window',
+  'interval',
+  'serviceLabel',
+  'versionLabel',
+  'statusLabel',
+  'canarySelector',
+  'stableSelector',
+  'requestsMetric',
+  'durationMetric',
+] as const;
+
+export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+export type TemplateValues = Record<TemplateVariable, string>;
+
+const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** The variable names a template uses, in order of first use. */
+export function templateVariables(template: string): string[] {
+  const seen = new Set<string>();
+  for (const match of template.matchAll(VARIABLE)) seen.add(match[1]!);
+  return [...seen];
+}
+
+/** Variables a template uses that are not known; empty when the template is valid. */
+export function unknownTemplateVariables(template: string): string[] {
+  const known = new Set<string>(TEMPLATE_VARIABLES);
+  return templateVariables(template).filter((name) => !known.has(name));
+}
+
+/** Substitutes every variable; throws on an unknown one (plans are validated first, so that is a bug). */
+export function renderQuery(template: string, values: TemplateValues): string {
+  return template.replace(VARIABLE, (_whole, name: string) => {
+    if (!(name in values)) throw new Error(`unknown template variable {{ ${name} }}`);
+    return values[name as TemplateVariable];
+  });
+}
+
+/** Label names and metric names a service's metrics follow; every field has the field's default. */
+export interface MetricConventions {
+  readonly serviceLabel: string;
+  readonly versionLabel: string;
+  readonly statusLabel: string;
+  readonly requestsMetric: string;
+  readonly durationMetric: string;
+}
+
+export const DEFAULT_CONVENTIONS: MetricConventions = {
+  serviceLabel: 'service',
+  versionLabel: 'version',
+  statusLabel: 'status',
+  requestsMetric: 'http_requests_total',
+  durationMetric: 'http_request_duration_seconds',
+};
+
+/** Quotes a label value for a PromQL matcher. */
+export function promQuote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The values a query is rendered with for one run. */
+export function templateValues(args: {
+  conventions: MetricConventions;
+  serviceLabelValue: string;
+  canaryVersion: string;
+  stableVersion: string;
+  window: string;
+  intervalSeconds: number;
+}): TemplateValues {
+  const { conventions: c } = args;
+  const selector = (version: string) =>
+    `${c.serviceLabel}=${promQuote(args.serviceLabelValue)}, ${c.versionLabel}=${promQuote(version)}`;
+  return {
+    service: args.serviceLabelValue,
+    canary: args.canaryVersion,
+    stable: args.stableVersion,
+    window: args.window,
+    interval: `${args.intervalSeconds}s`,
+    serviceLabel: c.serviceLabel,
+    versionLabel: c.versionLabel,
+    statusLabel: c.statusLabel,
+    canarySelector: selector(args.canaryVersion),
+    stableSelector: selector(args.stableVersion),
+    requestsMetric: c.requestsMetric,
+    durationMetric: c.durationMetric,
+  };
+}

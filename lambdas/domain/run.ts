@@ -1,0 +1,119 @@
+import type { Plan } from './plan';
+import type { MetricsConfig, NotificationsConfig, WorkloadConfig } from './service-config';
+import type { MetricConventions } from './query-template';
+import type { Trigger } from './execution-input';
+import type { Decision, Cursor } from './decision';
+import type { Measurement } from './judge';
+
+/**
+ * A run: one rollout of one image to one service. Its context is resolved once by Start and travels in
+ * the workflow state; its record and events live in the run log.
+ */
+
+/** The traffic router of this run, with the roles resolved: `stable` is the target serving all traffic at start. */
+export type RunTraffic = {
+  readonly kind: 'alb';
+  readonly listenerArn: string;
+  readonly ruleArn?: string;
+  readonly stableTargetGroupArn: string;
+  readonly canaryTargetGroupArn: string;
+  /**
+   * True when the registered canary target serves all traffic at start (a promotion with workload `none`
+   * leaves the new version there), so the two targets trade roles for this run: blue/green.
+   */
+  readonly swapped: boolean;
+};
+
+/** The metrics source of this run, with label values resolved for the roles of this run. */
+export type RunMetrics = MetricsConfig & {
+  readonly resolved: {
+    readonly conventions: MetricConventions;
+    readonly serviceLabelValue: string;
+    readonly canaryVersion: string;
+    readonly stableVersion: string;
+  };
+};
+
+export interface RunContext {
+  readonly runId: string;
+  readonly executionArn: string;
+  readonly service: string;
+  readonly image: string;
+  readonly dryRun: boolean;
+  readonly startedAt: string;
+  readonly trigger: Trigger;
+  readonly plan: Plan;
+  readonly traffic: RunTraffic;
+  readonly metrics: RunMetrics;
+  readonly workload: WorkloadConfig;
+  readonly notifications: NotificationsConfig;
+}
+
+export type Outcome = 'running' | 'promoted' | 'rolled_back' | 'rollback_failed' | 'dry_run_passed' | 'aborted';
+
+export const FINAL_OUTCOMES: readonly Outcome[] = ['promoted', 'rolled_back', 'rollback_failed', 'dry_run_passed', 'aborted'];
+
+/** The run record: one per rollout, updated as it goes, final when `outcome` is not `running`. */
+export interface RunRecord {
+  readonly runId: string;
+  readonly executionArn: string;
+  readonly service: string;
+  readonly image: string;
+  readonly dryRun: boolean;
+  readonly trigger: Trigger;
+  readonly startedAt: string;
+  readonly outcome: Outcome;
+  /** Highest step index that received traffic; -1 before any shift. */
+  readonly stageReached: number;
+  /** Highest canary weight applied, percent. */
+  readonly maxWeight: number;
+  readonly endedAt?: string;
+  /** Why the run ended as it did, one sentence with the numbers. */
+  readonly reason?: string;
+  readonly triggerCheck?: string;
+  readonly triggerValue?: number | null;
+  readonly thresholdMin?: number;
+  readonly thresholdMax?: number;
+  /** Seconds from the first bad analysis (or the failed step) until 100% was back on stable. */
+  readonly timeToRollbackSeconds?: number;
+  /** The exact command a person runs when the automatic rollback failed. */
+  readonly manualCommand?: string;
+  /** The plan the run followed, for review. */
+  readonly plan?: Plan;
+}
+
+export type EventType =
+  | 'started'
+  | 'weight-set'
+  | 'analysis'
+  | 'promoted'
+  | 'rollback-started'
+  | 'rollback-step'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'finished'
+  | 'task-failed';
+
+/** An append-only event: one per transition and per analysis, with the numbers behind it. */
+export interface RunEvent {
+  readonly runId: string;
+  /** Position in the run; the same seq is recorded once, so a retried step cannot double-record. */
+  readonly seq: number;
+  readonly at: string;
+  readonly type: EventType;
+  readonly stepIndex?: number;
+  readonly weight?: number;
+  readonly measurements?: readonly Measurement[];
+  readonly decision?: Decision;
+  readonly message?: string;
+}
+
+/** The workflow state between Tasks (JSONPath `$`). */
+export interface WorkflowState {
+  readonly input: unknown;
+  readonly run: RunContext;
+  readonly cursor: Cursor;
+  readonly decision?: Decision;
+  /** Set by a Catch: the error that sent the run to rollback. */
+  readonly error?: { readonly Error: string; readonly Cause: string };
+}

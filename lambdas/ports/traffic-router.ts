@@ -1,0 +1,14 @@
+import type { Weights } from '../domain/weights';
+
+/**
+ * Moves traffic between the stable and the canary version of one service.
+ * One adapter per technology (ALB, Gateway API, Istio, ...); each is built for one run's resolved roles.
+ */
+export interface TrafficRouter {
+  /** Reads the weights the router applies now. */
+  getWeights(): Promise<Weights>;
+  /** Sends `canaryPercent` of traffic to the canary and the rest to stable, then reads back and verifies. */
+  setWeights(canaryPercent: number): Promise<Weights>;
+  /** The exact command a person runs to put all traffic on stable when the automatic rollback failed. */
+  manualRestoreCommand(): string;
+}
