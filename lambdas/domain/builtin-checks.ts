@@ -1,3 +1,5 @@
+import type { CheckSpec } from './plan';
+
 /**
  * Checks a plan may name without writing PromQL: `{ "name": "error-rate", "max": 0.02 }`.
  * Every query is about the canary; every one has a sample count so that a quiet canary is
@@ -68,3 +70,28 @@ export const BUILTIN_CHECKS: Readonly<Record<string, BuiltinCheck>> = {
 };
 
 export const BUILTIN_CHECK_NAMES = Object.keys(BUILTIN_CHECKS);
+
+/** How far, in percentage points, the canary's observed share of requests may be from its weight in a dry run. */
+export const DRY_RUN_SHARE_TOLERANCE_POINTS = 2;
+
+const intervalRequests = (selector: string) => `sum(rate({{ requestsMetric }}{ {{ ${selector} }} }[{{ interval }}]))`;
+
+/**
+ * The routing check of a dry run: the canary's share of requests over the last interval matches the weight.
+ * Not judged in the first interval after a shift, whose window still holds traffic of the previous weight.
+ * A canary without metrics (mislabelled series) gives no data here and in every plan check: the dry run fails loudly.
+ */
+export function dryRunChecks(cursor: { weight: number; stepAnalyses: number }): CheckSpec[] {
+  if (cursor.stepAnalyses === 0) return [];
+  const canary = intervalRequests('canarySelector');
+  return [
+    {
+      name: 'traffic-share',
+      query: `100 * ${canary} / (${canary} + (${intervalRequests('stableSelector')} or vector(0)))`,
+      min: Math.max(0, cursor.weight - DRY_RUN_SHARE_TOLERANCE_POINTS),
+      max: Math.min(100, cursor.weight + DRY_RUN_SHARE_TOLERANCE_POINTS),
+      samplesQuery: `sum(increase({{ requestsMetric }}{ {{ canarySelector }} }[{{ interval }}]))`,
+      minSamples: 1,
+    },
+  ];
+}

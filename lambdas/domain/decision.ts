@@ -19,10 +19,16 @@ export interface Cursor {
   readonly consecutiveNoData: number;
   /** Analyses done in this run. */
   readonly analyses: number;
+  /** Analyses done at the current step (0 right after a shift). */
+  readonly stepAnalyses: number;
   /** Sequence number of the next recorded event: a retried step writes the same key, so it records once. */
   readonly seq: number;
   /** Seconds the next Wait state waits. */
   readonly waitSeconds: number;
+  /** When the current run of bad analyses (fail, error or no data) began; unset after a pass. */
+  readonly troubleSince?: string;
+  /** The last analysis' decision; the workflow's Choice state reads its action. */
+  readonly decision?: Decision;
 }
 
 export type Action = 'continue' | 'advance' | 'promote' | 'rollback';
@@ -34,7 +40,8 @@ export type ReasonKind =
   | 'failure-limit'
   | 'error-limit'
   | 'no-data-limit'
-  | 'dry-run-complete';
+  | 'dry-run-complete'
+  | 'task-failed';
 
 export interface DecisionReason {
   readonly kind: ReasonKind;
@@ -65,13 +72,14 @@ export function initialCursor(plan: Plan): Cursor {
     consecutiveErrors: 0,
     consecutiveNoData: 0,
     analyses: 0,
+    stepAnalyses: 0,
     seq: 1,
     waitSeconds: plan.analysis.intervalSeconds,
   };
 }
 
 function countersAfter(cursor: Cursor, verdict: Verdict): Cursor {
-  const next = { ...cursor, analyses: cursor.analyses + 1 };
+  const next = { ...cursor, analyses: cursor.analyses + 1, stepAnalyses: cursor.stepAnalyses + 1 };
   switch (verdict) {
     case 'pass':
       return { ...next, passedIntervals: cursor.passedIntervals + 1, consecutiveFailures: 0, consecutiveErrors: 0, consecutiveNoData: 0 };
@@ -93,15 +101,28 @@ function checkFields(m: Measurement | undefined) {
 }
 
 export interface DecideOptions {
+  /** The time of this analysis, ISO 8601. */
+  readonly now: string;
   /** A dry run proves routing and metrics; where a real run would promote, it restores stable instead. */
   readonly dryRun?: boolean;
 }
 
+/** The decision, also kept on the cursor so the workflow's Choice state can read it. */
+function withDecision(result: { cursor: Cursor; decision: Decision }): { cursor: Cursor; decision: Decision } {
+  return { cursor: { ...result.cursor, decision: result.decision }, decision: result.decision };
+}
+
 /** Counts the interval, then decides: roll back on a limit, advance or promote when the hold is done, else continue. */
-export function decide(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions = {}): { cursor: Cursor; decision: Decision } {
+export function decide(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions): { cursor: Cursor; decision: Decision } {
+  return withDecision(decideOnce(plan, cursor, measurements, options));
+}
+
+function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions): { cursor: Cursor; decision: Decision } {
   const verdict = intervalVerdict(measurements);
   const decisive = decisiveMeasurement(measurements);
-  const counted = { ...countersAfter(cursor, verdict), waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1 };
+  const { troubleSince: _previous, decision: _last, ...rest } = countersAfter(cursor, verdict);
+  const troubleSince = verdict === 'pass' ? undefined : (cursor.troubleSince ?? options.now);
+  const counted: Cursor = { ...rest, waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1, ...(troubleSince && { troubleSince }) };
   const a = plan.analysis;
   const base = { stepIndex: cursor.stepIndex, weight: cursor.weight, verdict };
   const rollback = (kind: ReasonKind, message: string, m = decisive) => ({
@@ -142,7 +163,7 @@ export function decide(plan: Plan, cursor: Cursor, measurements: readonly Measur
     }
     if (promoting) return { cursor: counted, decision: { action: 'promote', reason: { ...base, kind: 'hold-complete', message } } };
     return {
-      cursor: { ...counted, stepIndex: next, passedIntervals: 0 },
+      cursor: { ...counted, stepIndex: next, passedIntervals: 0, stepAnalyses: 0 },
       decision: { action: 'advance', reason: { ...base, kind: 'hold-complete', message } },
     };
   }

@@ -152,8 +152,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 function mergeChecks(base: unknown, override: unknown): unknown {
   if (!Array.isArray(override)) return override === undefined ? base : override;
   const merged: unknown[] = Array.isArray(base) ? base.map((c: unknown) => (isRecord(c) ? { ...c } : c)) : [];
+  const inherited = merged.length;
   for (const check of override) {
-    const index = isRecord(check) ? merged.findIndex((c) => isRecord(c) && c.name === check.name) : -1;
+    // Only a check of the layer below is updated: two checks of one name in the same layer stay two (and are refused).
+    const index = isRecord(check) ? merged.findIndex((c, i) => i < inherited && isRecord(c) && c.name === check.name) : -1;
     if (index >= 0 && isRecord(check)) merged[index] = { ...(merged[index] as Record<string, unknown>), ...check };
     else merged.push(check);
   }
@@ -167,9 +169,10 @@ function expandBuiltin(check: unknown): unknown {
   if (!builtin) return { minSamples: 0, ...check };
   // A plan that writes its own query for a built-in name owns the whole check.
   if (check.query !== undefined) return { minSamples: 0, ...check };
-  const { description: _description, ...defaults } = builtin;
+  const { description: _description, min, max, ...defaults } = builtin;
+  // A plan that sets either threshold sets the thresholds: the built-in's other bound does not linger.
   const hasOwnThreshold = check.min !== undefined || check.max !== undefined;
-  const thresholds = hasOwnThreshold ? {} : { min: defaults.min, max: defaults.max };
+  const thresholds = hasOwnThreshold ? {} : { ...(min !== undefined && { min }), ...(max !== undefined && { max }) };
   return { ...defaults, ...thresholds, minSamples: defaults.minSamples ?? 0, ...check };
 }
 

@@ -1,0 +1,60 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbRunLog } from '../adapters/dynamodb/dynamodb-run-log';
+import { AlbTrafficRouter } from '../adapters/alb/alb-traffic-router';
+import { PrometheusMetricsSource } from '../adapters/prometheus/prometheus-metrics-source';
+import { SigV4Signer, ampWorkspaceUrl } from '../adapters/prometheus/sigv4-signer';
+import { SecretsManagerSecretReader } from '../adapters/secrets/secrets-manager-secret-reader';
+import { LogNotifier } from '../adapters/log/log-notifier';
+import { ConfigurationError } from '../domain/errors';
+import type { RunMetrics } from '../domain/run';
+import type { Deps } from '../use-cases/deps';
+
+/**
+ * The composition root: the one place that turns the environment into adapters. Deployed Lambdas,
+ * the local workflow and the tests all come through here; local runs differ only in the environment
+ * (TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2, a Prometheus URL).
+ */
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'canary-orchestrator' });
+
+let cached: Deps | undefined;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigurationError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function build(): Deps {
+  const dynamo = new DynamoDBClient({});
+  const elb = new ElasticLoadBalancingV2Client({});
+  const secrets = new SecretsManagerSecretReader(new SecretsManagerClient({}));
+  const notifier = new LogNotifier(logger);
+  const runLog = new DynamoDbRunLog(dynamo, { tableName: required('TABLE_NAME') });
+  const signers = new Map<string, SigV4Signer>();
+  return {
+    runLog,
+    routerFor: (traffic) => new AlbTrafficRouter(elb, traffic),
+    metricsFor: async (metrics: RunMetrics) => {
+      if (metrics.kind === 'amp') {
+        let signer = signers.get(metrics.region);
+        if (!signer) signers.set(metrics.region, (signer = new SigV4Signer({ region: metrics.region })));
+        return new PrometheusMetricsSource({ baseUrl: ampWorkspaceUrl(metrics.region, metrics.workspaceId), signer });
+      }
+      const bearerToken = metrics.bearerTokenSecretArn ? await secrets.read(metrics.bearerTokenSecretArn) : undefined;
+      return new PrometheusMetricsSource({ baseUrl: metrics.url, ...(bearerToken && { bearerToken }) });
+    },
+    notifierFor: () => notifier,
+    now: () => new Date(),
+    log: logger,
+  };
+}
+
+/** The adapters of this container, built on first use and kept for the next invocations. */
+export function runtimeDeps(): Deps {
+  cached ??= build();
+  return cached;
+}

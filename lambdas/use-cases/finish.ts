@@ -1,0 +1,109 @@
+import type { Cursor, DecisionReason } from '../domain/decision';
+import type { Outcome, RunContext } from '../domain/run';
+import { formatNumber } from '../domain/judge';
+import { errorMessage, rollbackReason, type RollbackProgress } from './rollback';
+import type { NotificationKind } from '../ports/notifier';
+import { notificationRun, notifySafely, type Deps } from './deps';
+
+export interface FinishState {
+  readonly run: RunContext;
+  readonly cursor: Cursor;
+  readonly error?: { readonly Error: string; readonly Cause: string };
+  readonly rollback?: RollbackProgress;
+  /** Set by the Catch of Rollback: putting traffic back on stable failed after every retry. */
+  readonly rollbackError?: { readonly Error: string; readonly Cause: string };
+}
+
+/** The run's result: the workflow's output, and the Choice that ends it reads `outcome`. */
+export interface FinishResult {
+  readonly runId: string;
+  readonly service: string;
+  readonly image: string;
+  readonly outcome: Exclude<Outcome, 'running' | 'aborted'>;
+  readonly reason: string;
+  readonly stageReached: number;
+  readonly triggerCheck?: string;
+  readonly triggerValue?: number | null;
+  readonly thresholdMin?: number;
+  readonly thresholdMax?: number;
+  readonly timeToRollbackSeconds?: number;
+  readonly manualCommand?: string;
+}
+
+const seconds = (from: string, to: string) => Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 100) / 10);
+
+function triggerFields(reason: DecisionReason) {
+  return {
+    ...(reason.check !== undefined && { triggerCheck: reason.check }),
+    ...(reason.value !== undefined && { triggerValue: reason.value }),
+    ...(reason.min !== undefined && { thresholdMin: reason.min }),
+    ...(reason.max !== undefined && { thresholdMax: reason.max }),
+  };
+}
+
+function outcomeOf(state: FinishState, deps: Deps): Omit<FinishResult, 'runId' | 'service' | 'image'> {
+  const { run, cursor } = state;
+  const stageReached = Math.max(cursor.stepIndex, 0);
+  if (state.rollbackError) {
+    const reason = rollbackReason(state);
+    const manualCommand = deps.routerFor(run.traffic).manualRestoreCommand();
+    return {
+      outcome: 'rollback_failed',
+      reason: `rollback failed (${errorMessage(state.rollbackError)}); traffic may still be on the canary. It was rolling back because: ${reason.message}`,
+      stageReached,
+      ...triggerFields(reason),
+      manualCommand,
+    };
+  }
+  if (state.rollback?.complete) {
+    const { reason } = state.rollback;
+    if (reason.kind === 'dry-run-complete') return { outcome: 'dry_run_passed', reason: reason.message, stageReached };
+    const completedAt = state.rollback.completedAt ?? state.rollback.startedAt;
+    return {
+      outcome: 'rolled_back',
+      reason: reason.message,
+      stageReached: reason.stepIndex,
+      ...triggerFields(reason),
+      timeToRollbackSeconds: seconds(cursor.troubleSince ?? state.rollback.startedAt, completedAt),
+    };
+  }
+  if (cursor.decision?.action === 'promote' && cursor.weight === 100) {
+    return { outcome: 'promoted', reason: cursor.decision.reason.message, stageReached: run.plan.steps.length - 1 };
+  }
+  throw new Error('Finish reached without a promotion or a completed rollback; the workflow definition is wrong');
+}
+
+const NOTIFICATION: Record<FinishResult['outcome'], NotificationKind> = {
+  promoted: 'promoted',
+  rolled_back: 'rolled-back',
+  rollback_failed: 'rollback-failed',
+  dry_run_passed: 'dry-run-passed',
+};
+
+/** Finish: record the outcome with its numbers, release the service's lock, notify. Repeatable. */
+export async function finish(deps: Deps, state: FinishState): Promise<FinishResult> {
+  const { run, cursor } = state;
+  const endedAt = deps.now().toISOString();
+  const result = outcomeOf(state, deps);
+  await deps.runLog.finishRun(run.runId, run.service, { ...result, endedAt });
+  await deps.runLog.appendEvent({
+    runId: run.runId,
+    seq: state.rollback?.seq ?? cursor.seq,
+    at: endedAt,
+    type: result.outcome === 'rollback_failed' ? 'rollback-failed' : 'finished',
+    stepIndex: result.stageReached,
+    message: `${result.outcome}: ${result.reason}`,
+  });
+  const elapsed = seconds(run.startedAt, endedAt);
+  await notifySafely(deps, run, {
+    kind: NOTIFICATION[result.outcome],
+    at: endedAt,
+    run: notificationRun(run),
+    outcome: result.outcome,
+    stepIndex: result.stageReached,
+    message: `${result.reason} (${formatNumber(elapsed)} s after start)`,
+    ...(result.manualCommand && { manualCommand: result.manualCommand }),
+    ...(result.timeToRollbackSeconds !== undefined && { timeToRollbackSeconds: result.timeToRollbackSeconds }),
+  });
+  return { runId: run.runId, service: run.service, image: run.image, ...result };
+}

@@ -1,0 +1,126 @@
+import { ConfigurationError, InputValidationError, RolloutInProgressError, ServiceNotRegisteredError, TrafficNotSettledError, describeError } from '../domain/errors';
+import { parseExecutionInput } from '../domain/execution-input';
+import { resolvePlan } from '../domain/plan';
+import { conventionsOf, parseServiceConfig, type ServiceConfig } from '../domain/service-config';
+import { initialCursor, type Cursor } from '../domain/decision';
+import type { RunContext, RunMetrics, RunRecord, RunTraffic } from '../domain/run';
+import { formatNumber } from '../domain/judge';
+import { notificationRun, notifySafely, type Deps } from './deps';
+
+export interface StartRequest {
+  /** The execution input as the user gave it; validated here. */
+  readonly input: unknown;
+  readonly runId: string;
+  readonly executionArn: string;
+  readonly startedAt: string;
+}
+
+export interface StartResult {
+  readonly run: RunContext;
+  readonly cursor: Cursor;
+}
+
+async function loadConfig(deps: Deps, service: string): Promise<ServiceConfig> {
+  const raw = await deps.runLog.getServiceConfig(service);
+  if (raw === undefined) throw new ServiceNotRegisteredError(service, await deps.runLog.listServices());
+  try {
+    return parseServiceConfig(raw, `registration of '${service}'`);
+  } catch (error) {
+    if (error instanceof InputValidationError) {
+      throw new ConfigurationError(`the registered configuration of '${service}' is invalid: ${error.message}; fix it in the CDK app and deploy`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Which registered target is stable for this run: the one serving all traffic now. With workload `none`
+ * a promotion leaves the new version on the registered canary, so the next run starts from there (blue/green).
+ */
+async function resolveTraffic(deps: Deps, config: ServiceConfig): Promise<RunTraffic> {
+  const t = config.traffic;
+  const registered: RunTraffic = { kind: 'alb', listenerArn: t.listenerArn, ...(t.ruleArn && { ruleArn: t.ruleArn }), stableTargetGroupArn: t.stableTargetGroupArn, canaryTargetGroupArn: t.canaryTargetGroupArn, swapped: false };
+  const weights = await deps.routerFor(registered).getWeights();
+  if (weights.canary === 0) return registered;
+  if (weights.canary === 100 && config.workload.kind === 'none') {
+    return { ...registered, stableTargetGroupArn: t.canaryTargetGroupArn, canaryTargetGroupArn: t.stableTargetGroupArn, swapped: true };
+  }
+  throw new TrafficNotSettledError(
+    `traffic of '${config.name}' is split (${formatNumber(weights.stable)}% on ${t.stableTargetGroupArn}, ${formatNumber(weights.canary)}% on ${t.canaryTargetGroupArn}): ` +
+      'a previous rollout did not finish cleanly; put all traffic on one version before starting another',
+  );
+}
+
+function resolveMetrics(config: ServiceConfig, swapped: boolean): RunMetrics {
+  const versions = config.metrics.versions ?? { stable: 'stable', canary: 'canary' };
+  return {
+    ...config.metrics,
+    resolved: {
+      conventions: conventionsOf(config.metrics),
+      serviceLabelValue: config.metrics.serviceLabelValue ?? config.name,
+      stableVersion: swapped ? versions.canary : versions.stable,
+      canaryVersion: swapped ? versions.stable : versions.canary,
+    },
+  };
+}
+
+/**
+ * Start: validate the input, resolve the service's registered config and plan, take the service's lock and
+ * write the run record. Refuses clearly (and changes nothing) on bad input, an unknown service, a rollout
+ * already in progress, or traffic that is not settled on one version.
+ */
+export async function startRun(deps: Deps, request: StartRequest): Promise<StartResult> {
+  const input = parseExecutionInput(request.input);
+  const config = await loadConfig(deps, input.service);
+  const plan = resolvePlan(config.plan, input.plan);
+
+  // Report a rollout in progress rather than the split traffic it causes. (startRun takes the lock atomically;
+  // this read only chooses the clearer error. A retried Start of this run finds its own lock and goes on:
+  // Start shifts nothing, so the roles it resolves are the same.)
+  const lock = await deps.runLog.getLock(input.service);
+  if (lock && lock.runId !== request.runId) throw new RolloutInProgressError(input.service, lock.runId, lock.since);
+  const traffic = await resolveTraffic(deps, config);
+
+  const run: RunContext = {
+    runId: request.runId,
+    executionArn: request.executionArn,
+    service: input.service,
+    image: input.image,
+    dryRun: input.dryRun,
+    startedAt: request.startedAt,
+    trigger: input.trigger,
+    plan,
+    traffic,
+    metrics: resolveMetrics(config, traffic.swapped),
+    workload: config.workload,
+    notifications: config.notifications,
+  };
+  const record: RunRecord = {
+    runId: run.runId,
+    executionArn: run.executionArn,
+    service: run.service,
+    image: run.image,
+    dryRun: run.dryRun,
+    trigger: run.trigger,
+    startedAt: run.startedAt,
+    outcome: 'running',
+    stageReached: -1,
+    maxWeight: 0,
+    plan,
+  };
+  await deps.runLog.startRun(record);
+  try {
+    await deps.runLog.appendEvent({ runId: run.runId, seq: 0, at: request.startedAt, type: 'started', message: `rollout of ${run.image} started${run.dryRun ? ' (dry run)' : ''}` });
+  } catch (error) {
+    // Nothing has shifted yet: give the lock back so the failed start does not block the service.
+    await deps.runLog.finishRun(run.runId, run.service, { outcome: 'aborted', endedAt: deps.now().toISOString(), reason: `start failed: ${describeError(error).message}` }).catch(() => undefined);
+    throw error;
+  }
+  await notifySafely(deps, run, {
+    kind: 'started',
+    at: request.startedAt,
+    run: notificationRun(run),
+    message: `${run.dryRun ? 'Dry run' : 'Rollout'} of ${run.image} to ${run.service} started: ${plan.steps.map((s) => `${formatNumber(s.weight)}%`).join(' → ')}, checks ${plan.checks.map((c) => c.name).join(', ')}`,
+  });
+  return { run, cursor: initialCursor(plan) };
+}
