@@ -44,7 +44,7 @@ describe('judgeCheck', () => {
 });
 
 describe('intervalVerdict: the worst phase wins', () => {
-  const m = (verdict: Measurement['verdict'], name = verdict, v = 1, max = 0.5): Measurement => ({ check: name, verdict, value: v, samples: 100, max, detail: '' });
+  const m = (verdict: Measurement['verdict'], name: string = verdict, v = 1, max = 0.5): Measurement => ({ check: name, verdict, value: v, samples: 100, max, detail: '' });
   it.each<[Measurement['verdict'][], Measurement['verdict']]>([
     [['pass', 'pass'], 'pass'],
     [['pass', 'no-data'], 'no-data'],
