@@ -49,3 +49,16 @@ export function createTableInput(tableName: string) {
     })),
   };
 }
+
+/**
+ * A service registration as a raw DynamoDB item: written by CDK at deploy time (a custom resource
+ * PutItem) and read by Start. The config is stored as one JSON string.
+ */
+export function registrationItem(service: string, config: unknown, updatedAt: string) {
+  return {
+    [TABLE.partitionKey]: { S: 'REGISTRY' },
+    [TABLE.sortKey]: { S: `SERVICE#${service}` },
+    config: { S: JSON.stringify(config) },
+    updatedAt: { S: updatedAt },
+  };
+}
