@@ -5,9 +5,13 @@
  * | item             | pk                | sk               | gsi1 (runs of a service)           | gsi2 (rollbacks by end time)     |
  * |------------------|-------------------|------------------|------------------------------------|----------------------------------|
  * | registration     | REGISTRY          | SERVICE#<name>   |                                    |                                  |
+ *   (attributes: service, config = the registration as a JSON string, updatedAt ISO 8601)
  * | lock             | SERVICE#<name>    | LOCK             |                                    |                                  |
  * | run record       | RUN#<runId>       | RUN              | SERVICE#<name> / <startedAt>#<id>  | ROLLBACK / <endedAt>#<id> (sparse: only rolled back or rollback failed) |
  * | event            | RUN#<runId>       | EVENT#<seq 6 digits> |                                |                                  |
+ *
+ * Top-level scalars are native attributes; nested payloads (plan, trigger, measurements, decision) are JSON
+ * strings; a top-level number DynamoDB cannot hold (Number.MAX_VALUE stands for +Inf) is stored as a string.
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -58,6 +62,7 @@ export function registrationItem(service: string, config: unknown, updatedAt: st
   return {
     [TABLE.partitionKey]: { S: 'REGISTRY' },
     [TABLE.sortKey]: { S: `SERVICE#${service}` },
+    service: { S: service },
     config: { S: JSON.stringify(config) },
     updatedAt: { S: updatedAt },
   };
