@@ -153,7 +153,7 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
   if (verdict === 'pass' && counted.passedIntervals >= hold) {
     const last = finalStepIndex(plan);
     const next = cursor.stepIndex + 1;
-    const promoting = cursor.stepIndex >= last || (next === last && plan.steps[last]!.holdSeconds === undefined);
+    const promoting = cursor.stepIndex >= last || (next === last && plan.steps[last].holdSeconds === undefined);
     const message = `all checks passed for ${counted.passedIntervals} interval${counted.passedIntervals > 1 ? 's' : ''} ${stage(cursor)}`;
     if (promoting && options.dryRun) {
       return {

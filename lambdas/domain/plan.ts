@@ -153,9 +153,13 @@ function mergeChecks(base: unknown, override: unknown): unknown {
   if (!Array.isArray(override)) return override === undefined ? base : override;
   const merged: unknown[] = Array.isArray(base) ? base.map((c: unknown) => (isRecord(c) ? { ...c } : c)) : [];
   const inherited = merged.length;
+  const named = new Set<unknown>();
   for (const check of override) {
-    // Only a check of the layer below is updated: two checks of one name in the same layer stay two (and are refused).
-    const index = isRecord(check) ? merged.findIndex((c, i) => i < inherited && isRecord(c) && c.name === check.name) : -1;
+    // Only a check of the layer below is updated, once: two checks of one name in one layer stay two (and are refused).
+    const name = isRecord(check) ? check.name : undefined;
+    const repeated = named.has(name);
+    named.add(name);
+    const index = isRecord(check) && !repeated ? merged.findIndex((c, i) => i < inherited && isRecord(c) && c.name === check.name) : -1;
     if (index >= 0 && isRecord(check)) merged[index] = { ...(merged[index] as Record<string, unknown>), ...check };
     else merged.push(check);
   }
@@ -194,7 +198,7 @@ function mergeLayer(base: Record<string, unknown>, layer: unknown): Record<strin
  * Throws InputValidationError naming every bad field (`plan.steps[1].weight: must be between 0 and 100`).
  */
 export function resolvePlan(registered?: unknown, override?: unknown, root = 'plan'): Plan {
-  let merged = mergeLayer(structuredClone(DEFAULT_PLAN) as unknown as Record<string, unknown>, registered);
+  let merged = mergeLayer(structuredClone(DEFAULT_PLAN), registered);
   merged = mergeLayer(merged, override);
   if (isRecord(merged) && Array.isArray(merged.checks)) merged = { ...merged, checks: merged.checks.map(expandBuiltin) };
   return parseOrThrow(planSchema, merged, root, root === 'plan' ? 'plan' : root);

@@ -26,7 +26,7 @@ const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 /** The variable names a template uses, in order of first use. */
 export function templateVariables(template: string): string[] {
   const seen = new Set<string>();
-  for (const match of template.matchAll(VARIABLE)) seen.add(match[1]!);
+  for (const match of template.matchAll(VARIABLE)) seen.add(match[1]);
   return [...seen];
 }
 

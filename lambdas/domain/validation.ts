@@ -16,8 +16,8 @@ function describeReceived(input: unknown): string {
   if (Array.isArray(input)) return 'an array';
   if (typeof input === 'number' && Number.isNaN(input)) return 'NaN';
   if (typeof input === 'string') return input.length > 40 ? `a string` : `'${input}'`;
-  if (typeof input === 'object') return 'an object';
-  return `${typeof input} ${String(input)}`;
+  if (typeof input === 'number' || typeof input === 'boolean' || typeof input === 'bigint') return `${typeof input} ${input}`;
+  return typeof input === 'object' ? 'an object' : typeof input;
 }
 
 /** One zod issue as messages a person can act on; unknown keys yield one issue each. */

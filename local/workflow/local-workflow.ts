@@ -46,7 +46,7 @@ export function loadDefinition(region = process.env.AWS_REGION ?? 'eu-west-1'): 
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 function taskHandlers(definition: StateMachineDefinition, region: string): LocalHandlers {
-  const byArn = new Map(WORKFLOW_HANDLERS.map((entry) => [localFunctionArn(region, entry), MODULES[entry.file]!]));
+  const byArn = new Map(WORKFLOW_HANDLERS.map((entry) => [localFunctionArn(region, entry), MODULES[entry.file]]));
   const handlers: LocalHandlers = {};
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task') continue;

@@ -62,7 +62,7 @@ describe('statemachine/canary.asl.json', () => {
       expect({ name, catches: catchAll?.Next }).toEqual({ name, catches: expect.any(String) });
       if (!['Start', 'Rollback', 'Finish'].includes(name)) expect({ name, next: catchAll!.Next }).toEqual({ name, next: 'Rollback' });
     }
-    expect(raw.States.Rollback!.Catch![0]!.Next).toBe('Finish');
+    expect(raw.States.Rollback.Catch![0].Next).toBe('Finish');
   });
 
   it('retries on throttling use full jitter', () => {
@@ -77,7 +77,7 @@ describe('statemachine/canary.asl.json', () => {
     let current = 'WaitInterval';
     do {
       loop.push(current);
-      const s = raw.States[current]!;
+      const s = raw.States[current];
       current = s.Type === 'Choice' ? s.Choices!.find((c) => c.Next === 'WaitInterval')!.Next : s.Next!;
     } while (current !== 'WaitInterval' && loop.length < 10);
     expect(loop).toEqual(['WaitInterval', 'Analyze', 'Decide']);

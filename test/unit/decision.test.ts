@@ -23,14 +23,14 @@ const NOW = '2026-11-22T10:00:00.000Z';
 /** Runs a sequence of interval verdicts from the first step; returns every decision and the final cursor. */
 function run(verdicts: Verdict[], options: { plan?: Plan; dryRun?: boolean; from?: Partial<Cursor> } = {}) {
   const p = options.plan ?? plan;
-  let cursor: Cursor = { ...initialCursor(p), weight: p.steps[0]!.weight, ...options.from };
+  let cursor: Cursor = { ...initialCursor(p), weight: p.steps[0].weight, ...options.from };
   const decisions: Decision[] = [];
   for (const [i, verdict] of verdicts.entries()) {
     const now = new Date(Date.parse(NOW) + i * 60_000).toISOString();
     const result = decide(p, cursor, [measurement(verdict)], { now, dryRun: options.dryRun });
     decisions.push(result.decision);
     cursor = result.cursor;
-    if (result.decision.action === 'advance') cursor = { ...cursor, weight: p.steps[cursor.stepIndex]!.weight };
+    if (result.decision.action === 'advance') cursor = { ...cursor, weight: p.steps[cursor.stepIndex].weight };
     if (result.decision.action === 'rollback' || result.decision.action === 'promote') break;
   }
   return { decisions, actions: decisions.map((d) => d.action), cursor };

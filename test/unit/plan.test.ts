@@ -24,8 +24,8 @@ describe('resolvePlan defaults', () => {
       ['success-rate', 0.99, undefined],
     ]);
     expect(plan.rollback).toEqual({ mode: 'immediate', stepHoldSeconds: 10 });
-    expect(plan.checks[0]!.query).toBe(BUILTIN_CHECKS['error-rate']!.query);
-    expect(plan.checks[0]!.minSamples).toBe(20);
+    expect(plan.checks[0].query).toBe(BUILTIN_CHECKS['error-rate'].query);
+    expect(plan.checks[0].minSamples).toBe(20);
   });
 
   it('layers registered plan then execution overrides, analysis field by field and checks by name', () => {
@@ -44,12 +44,12 @@ describe('resolvePlan defaults', () => {
   it('keeps a check-level min as the only threshold when a built-in check is given its own min', () => {
     const plan = resolvePlan({ checks: [{ name: 'error-rate', min: 0 }] });
     expect(plan.checks[0]).toMatchObject({ min: 0 });
-    expect(plan.checks[0]!.max).toBeUndefined();
+    expect(plan.checks[0].max).toBeUndefined();
   });
 
   it('accepts 0.1% steps and a bake at 100%', () => {
     const plan = resolvePlan({ steps: [{ weight: 0.1, holdSeconds: 60 }, { weight: 100, holdSeconds: 120 }] });
-    expect(plan.steps[0]!.weight).toBe(0.1);
+    expect(plan.steps[0].weight).toBe(0.1);
     expect(holdIntervals(plan, 1)).toBe(2);
   });
 
@@ -111,4 +111,10 @@ describe('durationSeconds', () => {
     ['2m', 120],
     ['1h', 3600],
   ])('%s is %d seconds', (text, seconds) => expect(durationSeconds(text)).toBe(seconds));
+});
+
+describe('resolvePlan check overrides', () => {
+  it('refuses two checks of one name in the same override even when the name is inherited', () => {
+    expect(issuesOf(undefined, { checks: [{ name: 'error-rate', max: 0.01 }, { name: 'error-rate', max: 0.02 }] }).join()).toContain("duplicate name 'error-rate'");
+  });
 });

@@ -12,13 +12,13 @@ const values = templateValues({
 
 describe('query templates', () => {
   it('renders the built-in error rate for the canary with the configured label names', () => {
-    expect(renderQuery(BUILTIN_CHECKS['error-rate']!.query, values)).toBe(
+    expect(renderQuery(BUILTIN_CHECKS['error-rate'].query, values)).toBe(
       '(sum(rate(http_requests_total{ service="payments-api", track="canary", status=~"5.." }[2m])) or vector(0)) / sum(rate(http_requests_total{ service="payments-api", track="canary" }[2m]))',
     );
   });
 
   it('renders the p99 from the duration histogram', () => {
-    expect(renderQuery(BUILTIN_CHECKS['latency-p99']!.query, values)).toBe(
+    expect(renderQuery(BUILTIN_CHECKS['latency-p99'].query, values)).toBe(
       'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{ service="payments-api", track="canary" }[2m])))',
     );
   });
