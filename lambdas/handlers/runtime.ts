@@ -7,7 +7,12 @@ import { AlbTrafficRouter } from '../adapters/alb/alb-traffic-router';
 import { PrometheusMetricsSource } from '../adapters/prometheus/prometheus-metrics-source';
 import { SigV4Signer, ampWorkspaceUrl } from '../adapters/prometheus/sigv4-signer';
 import { SecretsManagerSecretReader } from '../adapters/secrets/secrets-manager-secret-reader';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { LogNotifier } from '../adapters/log/log-notifier';
+import { SlackNotifier } from '../adapters/slack/slack-notifier';
+import { SnsNotifier } from '../adapters/sns/sns-notifier';
+import { FanoutNotifier } from '../adapters/notify/fanout-notifier';
+import type { Notifier } from '../ports/notifier';
 import { ConfigurationError } from '../domain/errors';
 import type { RunMetrics } from '../domain/run';
 import type { Deps } from '../use-cases/deps';
@@ -32,7 +37,8 @@ function build(): Deps {
   const dynamo = new DynamoDBClient({});
   const elb = new ElasticLoadBalancingV2Client({});
   const secrets = new SecretsManagerSecretReader(new SecretsManagerClient({}));
-  const notifier = new LogNotifier(logger);
+  const logNotifier = new LogNotifier(logger);
+  let sns: SNSClient | undefined;
   const runLog = new DynamoDbRunLog(dynamo, { tableName: required('TABLE_NAME') });
   const signers = new Map<string, SigV4Signer>();
   return {
@@ -47,7 +53,16 @@ function build(): Deps {
       const bearerToken = metrics.bearerTokenSecretArn ? await secrets.read(metrics.bearerTokenSecretArn) : undefined;
       return new PrometheusMetricsSource({ baseUrl: metrics.url, ...(bearerToken && { bearerToken }) });
     },
-    notifierFor: () => notifier,
+    // Every notification is logged; Slack and SNS when the service registered them.
+    notifierFor: (notifications) => {
+      const channels: { name: string; notifier: Notifier }[] = [{ name: 'log', notifier: logNotifier }];
+      const { slackWebhookSecretArn, snsTopicArn, dashboardUrl } = notifications;
+      if (slackWebhookSecretArn) {
+        channels.push({ name: 'slack', notifier: new SlackNotifier({ webhookUrl: () => secrets.read(slackWebhookSecretArn), ...(dashboardUrl && { dashboardUrl }) }) });
+      }
+      if (snsTopicArn) channels.push({ name: 'sns', notifier: new SnsNotifier((sns ??= new SNSClient({})), snsTopicArn) });
+      return channels.length === 1 ? logNotifier : new FanoutNotifier(channels);
+    },
     now: () => new Date(),
     log: logger,
   };

@@ -1,6 +1,5 @@
 import type { Cursor, DecisionReason } from '../domain/decision';
 import type { Outcome, RunContext } from '../domain/run';
-import { formatNumber } from '../domain/judge';
 import { errorMessage, rollbackReason, type RollbackProgress } from './rollback';
 import type { NotificationKind } from '../ports/notifier';
 import { notificationRun, notifySafely, type Deps } from './deps';
@@ -94,14 +93,16 @@ export async function finish(deps: Deps, state: FinishState): Promise<FinishResu
     stepIndex: result.stageReached,
     message: `${result.outcome}: ${result.reason}`,
   });
-  const elapsed = seconds(run.startedAt, endedAt);
+  // The decision behind the outcome: check, value, threshold and stage for the notification.
+  const reason = state.rollbackError || state.rollback ? rollbackReason(state) : cursor.decision?.reason;
   await notifySafely(deps, run, {
     kind: NOTIFICATION[result.outcome],
     at: endedAt,
     run: notificationRun(run),
     outcome: result.outcome,
     stepIndex: result.stageReached,
-    message: `${result.reason} (${formatNumber(elapsed)} s after start)`,
+    ...(reason && { weight: reason.weight, decision: { action: state.rollbackError || state.rollback ? 'rollback' : 'promote', reason } }),
+    message: result.reason,
     ...(result.manualCommand && { manualCommand: result.manualCommand }),
     ...(result.timeToRollbackSeconds !== undefined && { timeToRollbackSeconds: result.timeToRollbackSeconds }),
   });
