@@ -34,7 +34,8 @@ export async function startSecretsStandIn(options: { region?: string; accountId?
       if (target !== 'secretsmanager.GetSecretValue') return reply(res, 400, { __type: 'InvalidRequestException', message: `unsupported operation ${target}` });
       let id = '';
       try {
-        id = String((JSON.parse(raw) as { SecretId?: unknown }).SecretId ?? '');
+        const secretId = (JSON.parse(raw) as { SecretId?: unknown }).SecretId;
+        id = typeof secretId === 'string' ? secretId : '';
       } catch {
         return reply(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
       }

@@ -24,7 +24,7 @@ afterAll(async () => {
 type Message = { text: string; blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[] };
 const messagesSince = (start: number) => slack.messages.slice(start) as Message[];
 // ":rocket: told-api: rollout started" → "rollout started"
-const titleOf = (m: Message) => m.blocks[0]!.text!.text.replace(/^:[a-z_]+: [^:]+: /, '');
+const titleOf = (m: Message) => m.blocks[0].text!.text.replace(/^:[a-z_]+: [^:]+: /, '');
 const fieldsOf = (m: Message) => m.blocks.find((b) => b.fields)?.fields?.map((f) => f.text) ?? [];
 
 async function serviceWithSlack(name: string) {
@@ -43,9 +43,9 @@ describe('notifications at every transition', () => {
     expect(result.error).toBe('CanaryRolledBack');
     const messages = messagesSince(start);
     expect(messages.map(titleOf)).toEqual(['rollout started', 'rolled back']);
-    expect(messages[0]!.blocks[1]!.text!.text).toBe('Rollout of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:v2.4.1 to told-api started: 20% → 50% → 100%, checks error-rate, latency-p99, success-rate');
-    const rolledBack = messages[1]!;
-    expect(rolledBack.blocks[1]!.text!.text).toMatch(/^error-rate 0\.0[6-9]\d* outside ≤ 0\.01 for 2 intervals in a row at step 0 \(20%\)$/);
+    expect(messages[0].blocks[1].text!.text).toBe('Rollout of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:v2.4.1 to told-api started: 20% → 50% → 100%, checks error-rate, latency-p99, success-rate');
+    const rolledBack = messages[1];
+    expect(rolledBack.blocks[1].text!.text).toMatch(/^error-rate 0\.0[6-9]\d* outside ≤ 0\.01 for 2 intervals in a row at step 0 \(20%\)$/);
     expect(fieldsOf(rolledBack)).toEqual([
       `*Image*\n\`${IMAGE}\``,
       '*Stage*\nstep 0 (20%)',
@@ -67,7 +67,7 @@ describe('notifications at every transition', () => {
     expect(result.output).toMatchObject({ outcome: 'promoted' });
     const messages = messagesSince(start);
     expect(messages.map(titleOf)).toEqual(['rollout started', 'step passed', 'step passed', 'promoted']);
-    const stepPassed = messages[1]!.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('• '))!;
+    const stepPassed = messages[1].blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('• '))!;
     expect(stepPassed.text!.text.split('\n').map((line) => line.replace(/ [\d.e-]+ \(/, ' N (').replace(/, [\d.]+ samples/, ', S samples'))).toEqual([
       '• error-rate N (≤ 0.01, S samples) ✓',
       '• latency-p99 N (≤ 0.5, S samples) ✓',

@@ -112,7 +112,7 @@ describe('SnsNotifier', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     await new SnsNotifier(new SNSClient({}), 'arn:aws:sns:eu-west-1:123456789012:canary').notify(rolledBack);
 
-    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input).toMatchObject({
       TopicArn: 'arn:aws:sns:eu-west-1:123456789012:canary',
       Subject: 'canary: payments-api rolled back',

@@ -7,7 +7,7 @@ export class FanoutNotifier implements Notifier {
   /** Delivers to all channels; throws one error naming every channel that failed, after all were tried. */
   async notify(notification: Notification): Promise<void> {
     const results = await Promise.allSettled(this.channels.map((c) => c.notifier.notify(notification)));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${this.channels[i]!.name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${this.channels[i].name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
     if (failed.length > 0) throw new Error(`notification '${notification.kind}' not delivered to ${failed.join('; ')}`);
   }
 }
