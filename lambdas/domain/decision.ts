@@ -27,6 +27,8 @@ export interface Cursor {
   readonly waitSeconds: number;
   /** When the current run of bad analyses (fail, error or no data) began; unset after a pass. */
   readonly troubleSince?: string;
+  /** When a completed hold started waiting at a gate (a pause, an approval); unset once it moves on. */
+  readonly heldSince?: string;
   /** The last analysis' decision; the workflow's Choice state reads its action. */
   readonly decision?: Decision;
 }
@@ -41,7 +43,12 @@ export type ReasonKind =
   | 'error-limit'
   | 'no-data-limit'
   | 'dry-run-complete'
-  | 'task-failed';
+  | 'task-failed'
+  | 'paused'
+  | 'awaiting-approval'
+  | 'approval-timeout'
+  | 'operator-abort'
+  | 'operator-promote';
 
 export interface DecisionReason {
   readonly kind: ReasonKind;
@@ -100,11 +107,21 @@ function checkFields(m: Measurement | undefined) {
   return { check: m.check, value: m.value, ...(m.min !== undefined && { min: m.min }), ...(m.max !== undefined && { max: m.max }) };
 }
 
+/** What a gate says about a move the judging would make: go on (undefined), hold at this weight, or roll back. */
+export type GateOutcome =
+  | { readonly hold: { readonly kind: ReasonKind; readonly message: string } }
+  | { readonly rollback: { readonly kind: ReasonKind; readonly message: string } };
+
 export interface DecideOptions {
   /** The time of this analysis, ISO 8601. */
   readonly now: string;
   /** A dry run proves routing and metrics; where a real run would promote, it restores stable instead. */
   readonly dryRun?: boolean;
+  /**
+   * Asked before the run advances or promotes (pauses, approval gates). Judging goes on while it holds:
+   * a breach still rolls back.
+   */
+  readonly gate?: (next: { readonly action: 'advance' | 'promote'; readonly stepIndex: number }, heldSince: string | undefined) => GateOutcome | undefined;
 }
 
 /** The decision, also kept on the cursor so the workflow's Choice state can read it. */
@@ -120,7 +137,7 @@ export function decide(plan: Plan, cursor: Cursor, measurements: readonly Measur
 function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions): { cursor: Cursor; decision: Decision } {
   const verdict = intervalVerdict(measurements);
   const decisive = decisiveMeasurement(measurements);
-  const { troubleSince: _previous, decision: _last, ...rest } = countersAfter(cursor, verdict);
+  const { troubleSince: _previous, decision: _last, heldSince: _held, ...rest } = countersAfter(cursor, verdict);
   const troubleSince = verdict === 'pass' ? undefined : (cursor.troubleSince ?? options.now);
   const counted: Cursor = { ...rest, waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1, ...(troubleSince && { troubleSince }) };
   const a = plan.analysis;
@@ -155,6 +172,14 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
     const next = cursor.stepIndex + 1;
     const promoting = cursor.stepIndex >= last || (next === last && plan.steps[last].holdSeconds === undefined);
     const message = `all checks passed for ${counted.passedIntervals} interval${counted.passedIntervals > 1 ? 's' : ''} ${stage(cursor)}`;
+    const gated = options.gate?.({ action: promoting ? 'promote' : 'advance', stepIndex: promoting ? last : next }, cursor.heldSince);
+    if (gated && 'rollback' in gated) return rollback(gated.rollback.kind, gated.rollback.message, undefined);
+    if (gated) {
+      return {
+        cursor: { ...counted, heldSince: cursor.heldSince ?? options.now },
+        decision: { action: 'continue', reason: { ...base, kind: gated.hold.kind, message: `${message}; ${gated.hold.message}` } },
+      };
+    }
     if (promoting && options.dryRun) {
       return {
         cursor: counted,

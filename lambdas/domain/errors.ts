@@ -104,6 +104,11 @@ export class RollbackFailedError extends CanaryError {
   readonly retryable = false;
 }
 
+/** An operator control named a run that is not running (unknown, or already ended). */
+export class RunNotRunningError extends CanaryError {
+  readonly retryable = false;
+}
+
 /** Every class above, by name: the ASL pin test and error translation use it. */
 export const ERROR_CLASSES = {
   InputValidationError,
@@ -120,6 +125,7 @@ export const ERROR_CLASSES = {
   RecordStoreError,
   WorkloadError,
   RollbackFailedError,
+  RunNotRunningError,
 } as const;
 
 export type ErrorName = keyof typeof ERROR_CLASSES;

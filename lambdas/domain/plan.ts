@@ -36,6 +36,8 @@ const weight = z
 export const stepSchema = z.strictObject({
   weight,
   holdSeconds: wholeSeconds.optional(),
+  /** A person must approve (`canary approve`) before traffic moves to this step; on the last step, before promotion. */
+  approval: z.boolean().optional(),
 });
 
 export const analysisSchema = z.strictObject({
@@ -79,6 +81,11 @@ export const checkSchema = z.strictObject({
   window: duration.optional(),
 });
 
+export const approvalsSchema = z.strictObject({
+  /** How long a gate waits for approval before the run rolls back. */
+  timeoutSeconds: wholeSeconds,
+});
+
 export const rollbackSchema = z.strictObject({
   /** `immediate`: all traffic back to stable at once. `gradual`: down the schedule with short holds. */
   mode: z.enum(['immediate', 'gradual']),
@@ -92,6 +99,7 @@ export const planSchema = z
     analysis: analysisSchema,
     checks: z.array(checkSchema).min(1, { message: 'must have at least one check' }).max(20, { message: 'must have at most 20 checks' }),
     rollback: rollbackSchema,
+    approvals: approvalsSchema,
   })
   .superRefine((plan, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -104,6 +112,7 @@ export const planSchema = z
         issue(['steps', i, 'holdSeconds'], `must be at least analysis.intervalSeconds (${plan.analysis.intervalSeconds}): a hold is judged once per interval`);
       }
     });
+    if (plan.steps[0]?.approval) issue(['steps', 0, 'approval'], 'not allowed on the first step: approve the release by starting it');
     const last = plan.steps[plan.steps.length - 1];
     if (last && last.weight !== 100) issue(['steps', plan.steps.length - 1, 'weight'], 'must be 100 (the last step sends all traffic to the new version)');
 
@@ -135,6 +144,7 @@ export type PlanOverrides = {
   analysis?: Record<string, unknown>;
   checks?: unknown;
   rollback?: Record<string, unknown>;
+  approvals?: Record<string, unknown>;
   [other: string]: unknown;
 };
 
@@ -143,6 +153,7 @@ export const DEFAULT_PLAN = {
   analysis: { intervalSeconds: 60, consecutiveFailureLimit: 2, errorLimit: 4, noDataLimit: 5, window: '2m' },
   checks: [{ name: 'error-rate' }, { name: 'latency-p99' }, { name: 'success-rate' }],
   rollback: { mode: 'immediate', stepHoldSeconds: 10 },
+  approvals: { timeoutSeconds: 3600 },
 } as const;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -187,7 +198,7 @@ function mergeLayer(base: Record<string, unknown>, layer: unknown): Record<strin
   for (const [key, value] of Object.entries(layer)) {
     if (value === undefined) continue;
     if (key === 'checks') out.checks = mergeChecks(base.checks, value);
-    else if ((key === 'analysis' || key === 'rollback') && isRecord(value) && isRecord(base[key])) out[key] = { ...base[key], ...value };
+    else if ((key === 'analysis' || key === 'rollback' || key === 'approvals') && isRecord(value) && isRecord(base[key])) out[key] = { ...base[key], ...value };
     else out[key] = value;
   }
   return out;

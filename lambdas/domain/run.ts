@@ -80,6 +80,10 @@ export interface RunRecord {
   readonly manualCommand?: string;
   /** The plan the run followed, for review. */
   readonly plan?: Plan;
+  /** The run's traffic roles: what the safety net restores if the execution dies. */
+  readonly traffic?: RunTraffic;
+  /** Where the run's notifications go. */
+  readonly notifications?: NotificationsConfig;
 }
 
 export type EventType =
@@ -92,7 +96,8 @@ export type EventType =
   | 'rolled-back'
   | 'rollback-failed'
   | 'finished'
-  | 'task-failed';
+  | 'task-failed'
+  | 'safety-net';
 
 /** An append-only event: one per transition and per analysis, with the numbers behind it. */
 export interface RunEvent {

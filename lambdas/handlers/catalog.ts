@@ -22,3 +22,12 @@ export const WORKFLOW_HANDLERS: readonly HandlerEntry[] = [
 ];
 
 export const substitutionName = (entry: HandlerEntry) => `${entry.id}FunctionArn`;
+
+/** Lambdas outside the workflow: the safety net, started by EventBridge when an execution ends badly. */
+export const SAFETY_NET_HANDLER: HandlerEntry = {
+  id: 'SafetyNet',
+  file: 'safety-net',
+  description: 'Put traffic back on stable when an execution ends ABORTED, TIMED_OUT or FAILED mid-run',
+  timeoutSeconds: 60,
+  memoryMb: 256,
+};

@@ -1,4 +1,5 @@
 import type { RunEvent, RunRecord, Outcome } from '../domain/run';
+import type { ControlCommand, OperatorAction, RunControl } from '../domain/control';
 
 /** The parts of a run record that change after it starts. */
 export type RunUpdate = Partial<Omit<RunRecord, 'runId' | 'service' | 'executionArn' | 'startedAt' | 'image' | 'trigger' | 'dryRun'>>;
@@ -43,4 +44,11 @@ export interface RunLog {
   getLock(service: string): Promise<ServiceLock | undefined>;
   /** Releases the lock if `runId` holds it; no-op otherwise. */
   releaseLock(service: string, runId: string): Promise<void>;
+  /** The operator controls of a run (abort, pause, resume, promote, approvals); undefined when none were given. */
+  getControl(runId: string): Promise<RunControl | undefined>;
+  /**
+   * Records an operator control with who and when, for the workflow to honour at its next interval.
+   * `approve` names the step it approves. A run that is unknown or has ended gives RunNotRunningError.
+   */
+  requestControl(runId: string, command: ControlCommand, action: OperatorAction, options?: { step?: number }): Promise<RunControl>;
 }

@@ -1,5 +1,6 @@
 import { describeError } from '../domain/errors';
 import { decide, type Cursor } from '../domain/decision';
+import { applyOperatorControl, controlGate } from '../domain/control';
 import { judgeCheck, type Measurement, type QueryOutcome } from '../domain/judge';
 import type { CheckSpec } from '../domain/plan';
 import { renderQuery, templateValues } from '../domain/query-template';
@@ -44,9 +45,10 @@ export async function measure(source: MetricsSource, run: RunContext, checks: re
 /** Analyze: measure, judge, decide, record the analysis with every number behind it. */
 export async function analyze(deps: Deps, { run, cursor }: StepState): Promise<Cursor> {
   const source = await deps.metricsFor(run.metrics);
-  const measurements = await measure(source, run, checksFor(run, cursor));
+  const [measurements, control] = await Promise.all([measure(source, run, checksFor(run, cursor)), deps.runLog.getControl(run.runId)]);
   const at = deps.now().toISOString();
-  const { cursor: next, decision } = decide(run.plan, cursor, measurements, { now: at, dryRun: run.dryRun });
+  const judged = decide(run.plan, cursor, measurements, { now: at, dryRun: run.dryRun, gate: controlGate(run.plan, control, run.runId, at) });
+  const { cursor: next, decision } = applyOperatorControl(run.plan, judged, control, { dryRun: run.dryRun });
   await deps.runLog.appendEvent({
     runId: run.runId,
     seq: cursor.seq,

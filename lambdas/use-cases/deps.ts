@@ -26,7 +26,7 @@ export interface Deps {
 }
 
 /** Sends a notification; a failure is logged and swallowed, never failing the rollout. */
-export async function notifySafely(deps: Deps, run: RunContext, notification: Notification): Promise<void> {
+export async function notifySafely(deps: Deps, run: Pick<RunContext, 'runId' | 'notifications'>, notification: Notification): Promise<void> {
   try {
     await deps.notifierFor(run.notifications).notify(notification);
   } catch (error) {

@@ -107,6 +107,8 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
     stageReached: -1,
     maxWeight: 0,
     plan,
+    traffic,
+    notifications: config.notifications,
   };
   await deps.runLog.startRun(record);
   try {

@@ -135,3 +135,32 @@ export async function runLocalWorkflow(input: unknown, options: LocalRunOptions 
     throw error;
   }
 }
+
+/**
+ * The EventBridge event Step Functions emits when an execution ends ("Step Functions Execution Status Change"),
+ * as the safety-net rule delivers it. Locally the caller hands it to the safety-net handler.
+ */
+export function statusChangeEvent(result: LocalRunResult, input: unknown) {
+  const region = process.env.AWS_REGION ?? 'eu-west-1';
+  const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString(),
+    region,
+    resources: [result.executionArn],
+    detail: {
+      executionArn: result.executionArn,
+      stateMachineArn,
+      name: result.runId,
+      status: result.status,
+      input: JSON.stringify(input),
+      output: result.output === undefined ? null : JSON.stringify(result.output),
+      error: result.error ?? null,
+      cause: result.cause ?? null,
+    },
+  };
+}

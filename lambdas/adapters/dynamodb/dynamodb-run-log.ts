@@ -9,7 +9,8 @@ import {
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { RecordStoreError, RolloutInProgressError } from '../../domain/errors';
+import { RecordStoreError, RolloutInProgressError, RunNotRunningError } from '../../domain/errors';
+import type { ControlCommand, OperatorAction, RunControl } from '../../domain/control';
 import type { Outcome, RunEvent, RunRecord } from '../../domain/run';
 import type { RunLog, RunUpdate, ServiceLock } from '../../ports/run-log';
 import { cancellationReasons, isConditionalCheckFailed, withDynamoDbErrors } from './dynamodb-errors';
@@ -31,6 +32,9 @@ const RUN_PREFIX = 'RUN#';
 const RUN_SK = 'RUN';
 const LOCK_SK = 'LOCK';
 const EVENT_PREFIX = 'EVENT#';
+const CONTROL_SK = 'CONTROL';
+// A control request re-reads and retries when another request changed the controls in between.
+const CONTROL_ATTEMPTS = 3;
 const ROLLBACK_PK = 'ROLLBACK';
 const MAX_SEQ = 999_999;
 const ROLLBACK_OUTCOMES: readonly Outcome[] = ['rolled_back', 'rollback_failed'];
@@ -66,6 +70,8 @@ const RUN_FIELDS: Readonly<Record<keyof RunRecord, FieldKind>> = {
   timeToRollbackSeconds: 'number',
   manualCommand: 'string',
   plan: 'json',
+  traffic: 'json',
+  notifications: 'json',
 };
 
 const EVENT_FIELDS: Readonly<Record<keyof RunEvent, FieldKind>> = {
@@ -147,6 +153,7 @@ function fromItem(fields: Readonly<Record<string, FieldKind>>, item: Item): Reco
 
 const s = (value: string): AttributeValue => ({ S: value });
 const runKey = (runId: string): Item => ({ [PK]: s(`${RUN_PREFIX}${runId}`), [SK]: s(RUN_SK) });
+const controlKey = (runId: string): Item => ({ [PK]: s(`${RUN_PREFIX}${runId}`), [SK]: s(CONTROL_SK) });
 const lockKey = (service: string): Item => ({ [PK]: s(`${SERVICE_PREFIX}${service}`), [SK]: s(LOCK_SK) });
 const registrationKey = (service: string): Item => ({ [PK]: s(REGISTRY_PK), [SK]: s(`${SERVICE_PREFIX}${service}`) });
 const rollbackSortKey = (endedAt: string, runId: string) => `${endedAt}#${runId}`;
@@ -359,6 +366,65 @@ export class DynamoDbRunLog implements RunLog {
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  /** The run's operator controls, read consistently so the interval right after a request sees it. */
+  async getControl(runId: string): Promise<RunControl | undefined> {
+    const { Item } = await withDynamoDbErrors('get run control', () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: controlKey(runId), ConsistentRead: true })),
+    );
+    return Item?.control?.S === undefined ? undefined : (JSON.parse(Item.control.S) as RunControl);
+  }
+
+  /** Merges one control into the run's controls, only while the run is running (one transaction with a check on the record). */
+  async requestControl(runId: string, command: ControlCommand, action: OperatorAction, options: { step?: number } = {}): Promise<RunControl> {
+    if (command === 'approve' && options.step === undefined) throw new RecordStoreError('approve needs the step it approves');
+    for (let attempt = 1; ; attempt++) {
+      const { Item } = await withDynamoDbErrors('get run control', () =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: controlKey(runId), ConsistentRead: true })),
+      );
+      const current = Item?.control?.S === undefined ? {} : (JSON.parse(Item.control.S) as RunControl);
+      const version = Number(Item?.version?.N ?? 0);
+      const next: RunControl =
+        command === 'approve' ? { ...current, approvals: { ...current.approvals, [String(options.step)]: action } } : { ...current, [command]: action };
+      try {
+        await withDynamoDbErrors('request run control', () =>
+          this.client.send(
+            new TransactWriteItemsCommand({
+              TransactItems: [
+                {
+                  ConditionCheck: {
+                    TableName: this.tableName,
+                    Key: runKey(runId),
+                    ConditionExpression: '#outcome = :running',
+                    ExpressionAttributeNames: { '#outcome': 'outcome' },
+                    ExpressionAttributeValues: { ':running': s('running') },
+                  },
+                },
+                {
+                  Put: {
+                    TableName: this.tableName,
+                    Item: { ...controlKey(runId), control: s(JSON.stringify(next)), version: { N: String(version + 1) }, [TTL]: { N: String(this.expiresAt()) } },
+                    ConditionExpression: version === 0 ? 'attribute_not_exists(#pk)' : '#version = :version',
+                    ExpressionAttributeNames: version === 0 ? { '#pk': PK } : { '#version': 'version' },
+                    ...(version !== 0 && { ExpressionAttributeValues: { ':version': { N: String(version) } } }),
+                  },
+                },
+              ],
+            }),
+          ),
+        );
+        return next;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+          const run = await this.getRun(runId);
+          throw new RunNotRunningError(run ? `run ${runId} has already ended (${run.outcome})` : `there is no run ${runId}`);
+        }
+        if (reasons?.[1]?.Code === 'ConditionalCheckFailed' && attempt < CONTROL_ATTEMPTS) continue;
+        throw error;
+      }
     }
   }
 
