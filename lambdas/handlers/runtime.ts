@@ -39,7 +39,8 @@ function build(): Deps {
   const secrets = new SecretsManagerSecretReader(new SecretsManagerClient({}));
   const logNotifier = new LogNotifier(logger);
   let sns: SNSClient | undefined;
-  const runLog = new DynamoDbRunLog(dynamo, { tableName: required('TABLE_NAME') });
+  const retentionDays = Number(process.env.RETENTION_DAYS);
+  const runLog = new DynamoDbRunLog(dynamo, { tableName: required('TABLE_NAME'), ...(retentionDays > 0 && { retentionDays }) });
   const signers = new Map<string, SigV4Signer>();
   return {
     runLog,

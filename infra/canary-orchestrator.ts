@@ -1,0 +1,434 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS, TABLE, registrationItem } from '../lambdas/adapters/dynamodb/table-layout';
+import { parseServiceConfig, type ServiceConfig, type serviceConfigSchema } from '../lambdas/domain/service-config';
+import { SAFETY_NET_HANDLER, WORKFLOW_HANDLERS, substitutionName, type HandlerEntry } from '../lambdas/handlers/catalog';
+
+/** Every Lambda the construct deploys: the workflow's steps and the safety net. */
+const ALL_HANDLERS: readonly HandlerEntry[] = [...WORKFLOW_HANDLERS, SAFETY_NET_HANDLER];
+import { HANDLER_ESBUILD, REPO_ROOT, handlerEntry } from './handler-bundling';
+
+export { HANDLER_ESBUILD } from './handler-bundling';
+
+/** The workflow definition CDK deploys: the same file the local runner executes. */
+export const ASL_PATH = path.join(REPO_ROOT, 'statemachine', 'canary.asl.json');
+
+/** HANDLER_ESBUILD as NodejsFunction options: local esbuild, never Docker. */
+export const HANDLER_BUNDLING: BundlingOptions = {
+  format: OutputFormat.CJS,
+  target: HANDLER_ESBUILD.target,
+  minify: HANDLER_ESBUILD.minify,
+  sourceMap: HANDLER_ESBUILD.sourcemap,
+  sourcesContent: HANDLER_ESBUILD.sourcesContent,
+  keepNames: HANDLER_ESBUILD.keepNames,
+  externalModules: [...HANDLER_ESBUILD.external],
+  forceDockerBundling: false,
+};
+
+/** What the handlers do to DynamoDB (run log, lock transaction, registry read); nothing else. */
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:Query',
+] as const;
+
+/** The ELBv2 reads of the ALB router. AWS offers no resource-level permission for Describe* calls. */
+export const ELB_DESCRIBE_ACTIONS = ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules'] as const;
+
+/** What one workflow step may touch beyond the table. */
+export interface StepAccess {
+  /** `read`: describe listeners/rules; `write`: also modify the registered listener or rule. */
+  readonly traffic?: 'read' | 'write';
+  /** Query the registered metrics source (AMP workspace, Prometheus bearer-token secret). */
+  readonly metrics?: boolean;
+  /** Send to the registered notification targets (Slack webhook secret, SNS topic). */
+  readonly notifications?: boolean;
+}
+
+/** Least privilege per catalog id; a handler missing here gets the table and nothing else. */
+export const STEP_ACCESS: Readonly<Record<string, StepAccess>> = {
+  // Reads the weights to learn which registered target group is stable; shifts nothing; announces the start.
+  Start: { traffic: 'read', notifications: true },
+  SetWeight: { traffic: 'write' },
+  // Announces each passed step with its numbers.
+  Analyze: { metrics: true, notifications: true },
+  Promote: { traffic: 'write' },
+  Rollback: { traffic: 'write' },
+  // Only formats the manual restore command from the ARNs; makes no ELB call.
+  Finish: { notifications: true },
+  // Puts traffic back on stable when an execution dies mid-run, and says so.
+  SafetyNet: { traffic: 'write', notifications: true },
+};
+
+/** Execution endings the safety net handles. */
+export const SAFETY_NET_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/** A registration as written in TypeScript or JSON, before defaults: the input of parseServiceConfig. */
+export type ServiceRegistration = z.input<typeof serviceConfigSchema>;
+
+/** Properties of CanaryOrchestrator. */
+export interface CanaryOrchestratorProps {
+  /** Days run records and events are kept before DynamoDB's TTL removes them. @default DEFAULT_RETENTION_DAYS (400) */
+  readonly retentionDays?: number;
+  /** Retention of the Lambda and state machine log groups. @default THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the table and log groups when they leave the stack. @default RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** One registered service: its validated config and the custom resource that writes it to the table. */
+export interface RegisteredService {
+  readonly config: ServiceConfig;
+  readonly registryWriter: AwsCustomResource;
+}
+
+const POWERTOOLS_SERVICE_NAME = 'canary-orchestrator';
+const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
+
+/** The `${Name}` placeholders of an ASL document, each once, in order of appearance. */
+export function aslPlaceholders(asl: string): string[] {
+  return [...new Set([...asl.matchAll(PLACEHOLDER)].map((match) => match[1] ?? ''))];
+}
+
+/** A secret ARN as IAM sees it: without Secrets Manager's 6-character suffix, `-??????` stands in for it. */
+export function secretResourceArn(arn: string): string {
+  return /-[A-Za-z0-9]{6}$/.test(arn) ? arn : `${arn}-??????`;
+}
+
+/**
+ * The canary orchestrator: the table, one Lambda per workflow step, the Standard state machine that runs
+ * statemachine/canary.asl.json, and `addService` to register services with least-privilege grants.
+ */
+export class CanaryOrchestrator extends Construct {
+  /** The workflow; start an execution with `{ "service": ..., "image": ... }`. */
+  readonly stateMachine: sfn.StateMachine;
+  /** Registry, locks, run records and events (table-layout.ts). */
+  readonly table: dynamodb.Table;
+  /** The Lambdas by catalog id (Start, SetWeight, ..., SafetyNet). */
+  readonly functions: Readonly<Record<string, NodejsFunction>>;
+  /** Status-change events the safety net could not handle after its retries. */
+  readonly safetyNetDeadLetters: sqs.Queue;
+
+  private readonly roles: Readonly<Record<string, iam.Role>>;
+  private readonly grants = new Map<string, iam.PolicyStatement>();
+  private readonly registered = new Map<string, RegisteredService>();
+  private readonly logRetention: logs.RetentionDays;
+  private readonly removalPolicy: RemovalPolicy;
+  private registryWriter?: { readonly role: iam.Role; readonly logGroup: logs.LogGroup };
+
+  constructor(scope: Construct, id: string, props: CanaryOrchestratorProps = {}) {
+    super(scope, id);
+    const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isInteger(retentionDays) || retentionDays < 1) {
+      throw new Error(`CanaryOrchestrator: retentionDays must be a whole number of days >= 1, got ${retentionDays}`);
+    }
+    this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.table = this.createTable();
+    const functions: Record<string, NodejsFunction> = {};
+    const roles: Record<string, iam.Role> = {};
+    for (const entry of ALL_HANDLERS) {
+      roles[entry.id] = this.createStepRole(entry);
+      functions[entry.id] = this.createStepFunction(entry, roles[entry.id], retentionDays);
+    }
+    this.functions = functions;
+    this.roles = roles;
+    this.stateMachine = this.createStateMachine();
+    this.safetyNetDeadLetters = this.createSafetyNet();
+  }
+
+  /** The services registered so far, by name. */
+  get services(): readonly RegisteredService[] {
+    return [...this.registered.values()];
+  }
+
+  /**
+   * Registers a service: validates it now (a bad registration fails synth, naming the field), writes it to
+   * the registry on deploy, and grants the steps exactly the listener/rule, metrics and notification targets it names.
+   */
+  addService(registration: ServiceRegistration): RegisteredService;
+  addService(registration: unknown): RegisteredService;
+  addService(registration: unknown): RegisteredService {
+    const config = parseServiceConfig(registration, 'service');
+    if (this.registered.has(config.name)) throw new Error(`CanaryOrchestrator: service '${config.name}' is registered twice`);
+    this.grantService(config);
+    const service: RegisteredService = { config, registryWriter: this.writeRegistration(config) };
+    this.registered.set(config.name, service);
+    return service;
+  }
+
+  private createTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      removalPolicy: this.removalPolicy,
+      deletionProtection: this.removalPolicy === RemovalPolicy.RETAIN,
+    });
+    for (const index of [TABLE.serviceRunsIndex, TABLE.rollbacksIndex]) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+
+  private logGroup(id: string, logGroupName?: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, { retention: this.logRetention, removalPolicy: this.removalPolicy, ...(logGroupName && { logGroupName }) });
+  }
+
+  private createStepRole(entry: HandlerEntry): iam.Role {
+    const role = new iam.Role(this, `${entry.id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `canary-orchestrator ${entry.id}: ${entry.description}`,
+    });
+    // The table and its two indexes by name: no `index/*`, no dynamodb:*.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunLogTable',
+        actions: [...TABLE_ACTIONS],
+        resources: [
+          this.table.tableArn,
+          ...[TABLE.serviceRunsIndex, TABLE.rollbacksIndex].map((index) => `${this.table.tableArn}/index/${index.name}`),
+        ],
+      }),
+    );
+    const access = STEP_ACCESS[entry.id] ?? {};
+    if (access.traffic) role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeAlbRouting', actions: [...ELB_DESCRIBE_ACTIONS], resources: ['*'] }));
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Resource * only where AWS has no resource-level permission: xray:PutTraceSegments/PutTelemetryRecords (active tracing)' +
+        (access.traffic ? ' and elasticloadbalancing:DescribeListeners/DescribeRules (the router reads weights back)' : '') +
+        '. Every modifying action is scoped to registered ARNs.',
+    });
+    return role;
+  }
+
+  private createStepFunction(entry: HandlerEntry, role: iam.Role, retentionDays: number): NodejsFunction {
+    // Our own role instead of AWSLambdaBasicExecutionRole: it may write to this function's log group only.
+    const logGroup = this.logGroup(`${entry.id}Logs`);
+    logGroup.grantWrite(role);
+    const fn = new NodejsFunction(this, `${entry.id}Function`, {
+      entry: handlerEntry(entry.file),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      description: entry.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(entry.timeoutSeconds),
+      memorySize: entry.memoryMb,
+      tracing: lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
+      environment: {
+        TABLE_NAME: this.table.tableName,
+        RETENTION_DAYS: String(retentionDays),
+        POWERTOOLS_SERVICE_NAME,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: HANDLER_BUNDLING,
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the local workflow, the tests and the bundle target (node22) run the same Node major, ' +
+        'so what is tested is what runs (one code path). Move all three together.',
+    });
+    return fn;
+  }
+
+  private createStateMachine(): sfn.StateMachine {
+    const asl = fs.readFileSync(ASL_PATH, 'utf8');
+    const substitutions = Object.fromEntries(WORKFLOW_HANDLERS.map((entry) => [substitutionName(entry), this.functionOf(entry).functionArn]));
+    const missing = aslPlaceholders(asl).filter((name) => !(name in substitutions));
+    if (missing.length > 0) {
+      throw new Error(`CanaryOrchestrator: ${path.relative(REPO_ROOT, ASL_PATH)} uses ${missing.map((m) => `\${${m}}`).join(', ')}, which no catalog entry provides`);
+    }
+    const stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(ASL_PATH),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      logs: {
+        // The vended-logs prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
+        destination: this.logGroup('WorkflowLogs', `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}`),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+    // The ASL invokes the unqualified function ARNs; grantInvoke would add `:*` (every version) as well.
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeWorkflowSteps',
+        actions: ['lambda:InvokeFunction'],
+        resources: WORKFLOW_HANDLERS.map((entry) => this.functionOf(entry).functionArn),
+      }),
+    );
+    Validations.of(stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Resource * is what AWS requires for the vended log delivery calls (logs:CreateLogDelivery, GetLogDelivery, ' +
+        'UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) ' +
+        'and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets): none supports resource-level permissions.',
+    });
+    return stateMachine;
+  }
+
+  /**
+   * EventBridge "Step Functions Execution Status Change" (ABORTED, TIMED_OUT, FAILED) of this state machine →
+   * the safety net, retried by EventBridge, then kept in an encrypted dead-letter queue for a person to replay.
+   */
+  private createSafetyNet(): sqs.Queue {
+    const deadLetters = new sqs.Queue(this, 'SafetyNetDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the safety-net rule target: events land here after EventBridge gave up, ' +
+        'for a person to inspect and replay; a dead-letter queue of a dead-letter queue would only hide them.',
+    });
+    new events.Rule(this, 'SafetyNetRule', {
+      description: 'canary-orchestrator: an execution ended ABORTED, TIMED_OUT or FAILED; make sure its traffic is on stable',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: [...SAFETY_NET_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [
+        new targets.LambdaFunction(this.functionOf(SAFETY_NET_HANDLER), {
+          deadLetterQueue: deadLetters,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
+    return deadLetters;
+  }
+
+  private functionOf(entry: HandlerEntry): NodejsFunction {
+    const fn = this.functions[entry.id];
+    if (!fn) throw new Error(`CanaryOrchestrator: no function for catalog entry ${entry.id}`);
+    return fn;
+  }
+
+  /** Roles of the steps whose access matches `wanted`. */
+  private rolesWith(wanted: (access: StepAccess) => boolean): iam.Role[] {
+    return ALL_HANDLERS.filter((entry) => wanted(STEP_ACCESS[entry.id] ?? {})).flatMap((entry) => {
+      const role = this.roles[entry.id];
+      return role ? [role] : [];
+    });
+  }
+
+  /** Allows `actions` on `resources`: one statement per role and sid, which later services extend. */
+  private allow(roles: readonly iam.Role[], sid: string, actions: readonly string[], resources: readonly string[]): void {
+    for (const role of roles) {
+      const key = `${role.node.addr}/${sid}`;
+      const statement = this.grants.get(key);
+      if (!statement) {
+        const created = new iam.PolicyStatement({ sid, actions: [...actions], resources: [...new Set(resources)] });
+        role.addToPrincipalPolicy(created);
+        this.grants.set(key, created);
+        continue;
+      }
+      const known = new Set(statement.resources);
+      const added = resources.filter((arn) => !known.has(arn));
+      if (added.length > 0) statement.addResources(...added);
+    }
+  }
+
+  private grantService(config: ServiceConfig): void {
+    const traffic = config.traffic;
+    const writers = this.rolesWith((a) => a.traffic === 'write');
+    // With a rule, the router modifies only that rule; the listener's default action is left alone.
+    if (traffic.ruleArn) this.allow(writers, 'ShiftRegisteredRules', ['elasticloadbalancing:ModifyRule'], [traffic.ruleArn]);
+    else this.allow(writers, 'ShiftRegisteredListeners', ['elasticloadbalancing:ModifyListener'], [traffic.listenerArn]);
+
+    const analysts = this.rolesWith((a) => a.metrics === true);
+    const metrics = config.metrics;
+    if (metrics.kind === 'amp') {
+      const workspaceArn = Stack.of(this).formatArn({
+        service: 'aps',
+        region: metrics.region,
+        resource: 'workspace',
+        resourceName: metrics.workspaceId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+      this.allow(analysts, 'QueryRegisteredWorkspaces', ['aps:QueryMetrics'], [workspaceArn]);
+    } else if (metrics.bearerTokenSecretArn) {
+      this.allow(analysts, 'ReadPrometheusTokens', ['secretsmanager:GetSecretValue'], [secretResourceArn(metrics.bearerTokenSecretArn)]);
+    }
+
+    const notifiers = this.rolesWith((a) => a.notifications === true);
+    const { slackWebhookSecretArn, snsTopicArn } = config.notifications;
+    if (slackWebhookSecretArn) this.allow(notifiers, 'ReadSlackWebhooks', ['secretsmanager:GetSecretValue'], [secretResourceArn(slackWebhookSecretArn)]);
+    if (snsTopicArn) this.allow(notifiers, 'PublishNotifications', ['sns:Publish'], [snsTopicArn]);
+  }
+
+  /** PutItem of the registration on create and update, DeleteItem when the service leaves the stack. */
+  private writeRegistration(config: ServiceConfig): AwsCustomResource {
+    const json = JSON.stringify(config);
+    // A digest of the config, not a clock: an unchanged registration renders unchanged and does not churn.
+    const updatedAt = `config-sha256:${crypto.createHash('sha256').update(json).digest('hex').slice(0, 16)}`;
+    const item = registrationItem(config.name, config, updatedAt);
+    const key = { [TABLE.partitionKey]: item[TABLE.partitionKey], [TABLE.sortKey]: item[TABLE.sortKey] };
+    const put = {
+      service: 'DynamoDB',
+      action: 'PutItem',
+      parameters: { TableName: this.table.tableName, Item: item },
+      physicalResourceId: PhysicalResourceId.of(`canary-registry/${config.name}`),
+    };
+    return new AwsCustomResource(this, `Service-${config.name}`, {
+      resourceType: 'Custom::CanaryServiceRegistration',
+      onCreate: put,
+      onUpdate: put,
+      onDelete: { service: 'DynamoDB', action: 'DeleteItem', parameters: { TableName: this.table.tableName, Key: key } },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [this.table.tableArn] }),
+      ]),
+      ...this.registryWriterIdentity(),
+      installLatestAwsSdk: false,
+    });
+  }
+
+  /** Role and log group of CDK's AwsCustomResource provider: it writes its own logs, and each registration adds PutItem/DeleteItem. */
+  private registryWriterIdentity(): { readonly role: iam.Role; readonly logGroup: logs.LogGroup } {
+    if (this.registryWriter) return this.registryWriter;
+    const role = new iam.Role(this, 'RegistryWriterRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'canary-orchestrator: writes service registrations to the table at deploy time',
+    });
+    const logGroup = this.logGroup('RegistryWriterLogs');
+    logGroup.grantWrite(role);
+    this.registryWriter = { role, logGroup };
+    return this.registryWriter;
+  }
+}
