@@ -7,4 +7,5 @@ export * from './confidence-sequence';
 export * from './sequential-test';
 export * from './stable-guard';
 export * from './gauge-trend';
+export * from './measurement';
 export { significant } from './numeric';

@@ -15,9 +15,11 @@ import { significant } from './numeric';
  * value is at most 1, so by Markov's inequality P(e-value ≥ 1/α_t) ≤ α_t. The levels α_t = α/(2·horizon) for
  * the first `horizonIntervals` intervals, then (α/2)·6/(π²·(t − horizon)²), sum to at most α: the guard may be
  * read every interval and false-alarms in at most α of rollouts whose stable stays within the bound.
- * It breaches only when, besides, every interval of the window is above the bound on its own: a one- or
- * two-minute incident on stable (a transient blip) never rolls back; a storm that lasts does, after
- * `sustainIntervals` intervals.
+ * It breaches only when, besides, every interval of the window on its own shows the stable above the bound
+ * (its own mixture e-value at least 1/intervalAlpha, 10 by default): a one- or two-minute incident on stable
+ * (a transient blip) never rolls back, even when the window's pooled evidence is overwhelming because of it;
+ * a storm that lasts does, after `sustainIntervals` intervals. (The extra condition only removes rejections,
+ * so the guarantee above still holds.)
  * References: Ville's/Markov's inequality for e-values (Ramdas et al., Statist. Sci. 2023); the window + α-
  * spending construction is a Bonferroni bound over looks (not a change-point detector with ARL control).
  *
@@ -39,11 +41,13 @@ export interface StableGuardConfig {
   readonly sustainIntervals: number;
   /** Intervals over which α is spent evenly (the rollout's expected length); later ones get a shrinking share. */
   readonly horizonIntervals: number;
+  /** Each interval of the window must on its own reach an e-value of 1/intervalAlpha against the bound. */
+  readonly intervalAlpha: number;
 }
 
 export type StableGuardInput = Partial<StableGuardConfig>;
 
-export const STABLE_GUARD_DEFAULTS = { alpha: 0.01, maxRatio: 2, sustainIntervals: 3, horizonIntervals: 30 } as const;
+export const STABLE_GUARD_DEFAULTS = { alpha: 0.01, maxRatio: 2, sustainIntervals: 3, horizonIntervals: 30, intervalAlpha: 0.1 } as const;
 
 export interface StableGuardState {
   readonly intervals: number;
@@ -62,7 +66,7 @@ export interface StableGuardResult {
     readonly intervalRate: number | null;
     readonly windowRate: number | null;
     readonly windowRequests: number;
-    /** Intervals in a row (up to sustainIntervals) whose rate was above the bound. */
+    /** Intervals in a row (up to sustainIntervals), ending with this one, that on their own showed the stable above the bound. */
     readonly intervalsAbove: number;
     readonly log10Evidence: number;
     readonly log10Threshold: number;
@@ -91,6 +95,7 @@ export function stableGuardConfigIssues(config: StableGuardConfig, root: string)
   if (config.maxIncrease !== undefined && !(config.maxIncrease >= 0 && config.maxIncrease < 1)) at('maxIncrease', 'must be at least 0 and less than 1');
   if (!Number.isInteger(config.sustainIntervals) || config.sustainIntervals < 1) at('sustainIntervals', 'must be a whole number ≥ 1');
   if (!Number.isInteger(config.horizonIntervals) || config.horizonIntervals < 1) at('horizonIntervals', 'must be a whole number ≥ 1');
+  if (!(config.intervalAlpha > 0 && config.intervalAlpha <= 1)) at('intervalAlpha', 'must be greater than 0 and at most 1');
   if (config.slo === undefined && config.baselineRate === undefined) at('(guard)', 'needs slo and/or baselineRate');
   else if (issues.length === 0 && !(guardBound(config) > 0 && guardBound(config) < 1)) at('(guard)', 'the bound it implies must be between 0 and 1');
   return issues;
@@ -103,6 +108,7 @@ export function resolveStableGuardConfig(input: StableGuardInput, root = 'stable
     maxRatio: input.maxRatio ?? STABLE_GUARD_DEFAULTS.maxRatio,
     sustainIntervals: input.sustainIntervals ?? STABLE_GUARD_DEFAULTS.sustainIntervals,
     horizonIntervals: input.horizonIntervals ?? STABLE_GUARD_DEFAULTS.horizonIntervals,
+    intervalAlpha: input.intervalAlpha ?? STABLE_GUARD_DEFAULTS.intervalAlpha,
     ...(input.slo !== undefined && { slo: input.slo }),
     ...(input.baselineRate !== undefined && { baselineRate: input.baselineRate }),
     ...(input.maxIncrease !== undefined && { maxIncrease: input.maxIncrease }),
@@ -139,10 +145,11 @@ export function stepStableGuard(config: StableGuardConfig, state: StableGuardSta
   const t = state.intervals + 1;
   const window = [...state.recent, stable].slice(-config.sustainIntervals);
   const pooled = window.reduce(addCounts, NO_COUNTS);
+  const intervalLevel = Math.log(1 / config.intervalAlpha);
   let intervalsAbove = 0;
   for (let i = window.length - 1; i >= 0; i--) {
     const rate = rateOf(window[i]);
-    if (rate === null || rate <= bound) break;
+    if (rate === null || rate <= bound || oneSampleLogEvidence(window[i], bound) < intervalLevel) break;
     intervalsAbove++;
   }
   const log10Evidence = oneSampleLogEvidence(pooled, bound) / Math.LN10;

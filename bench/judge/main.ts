@@ -1,0 +1,73 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describeError } from '../../lambdas/domain/errors';
+import { DEFAULT_SEED, FAMILY_ORDER, generateScenarios } from './generator';
+import { benchJudges } from './judges';
+import { comparisonTable, judgeTable, jsonLine, targetChecks } from './report';
+import { runBenchmark } from './run';
+import { parseScenarioText, type ScenarioFile } from './scenario';
+
+/**
+ * `npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE]`
+ * Runs the seeded scenarios (or a scenario file) through every judge in this process and prints a table
+ * per judge; with --json the last line of stdout is the summary JSON. --emit writes the scenarios used.
+ * The plan semantics, the judges and the generator are described in bench/judge/README.md.
+ */
+
+export interface BenchArgs {
+  readonly scenarios?: string;
+  readonly json: boolean;
+  readonly seed: number;
+  readonly emit?: string;
+}
+
+/** Parses the command line; throws with a usage line on anything unknown. */
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const usage = 'usage: npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE]';
+  let scenarios: string | undefined;
+  let emit: string | undefined;
+  let json = false;
+  let seed = DEFAULT_SEED;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${arg} needs a value; ${usage}`);
+      return v;
+    };
+    if (arg === '--json') json = true;
+    else if (arg === '--scenarios') scenarios = value();
+    else if (arg === '--emit') emit = value();
+    else if (arg === '--seed') {
+      seed = Number(value());
+      if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number; ${usage}`);
+    } else throw new Error(`unknown argument '${arg}'; ${usage}`);
+  }
+  return { json, seed, ...(scenarios !== undefined && { scenarios }), ...(emit !== undefined && { emit }) };
+}
+
+/** Runs the benchmark and returns what it prints, line by line (the JSON line last with --json). */
+export function bench(args: BenchArgs, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): string[] {
+  const file: ScenarioFile = args.scenarios === undefined ? generateScenarios(args.seed) : parseScenarioText(read(args.scenarios));
+  if (args.emit !== undefined) writeFileSync(args.emit, `${JSON.stringify(file)}\n`);
+  const started = Date.now();
+  const summaries = runBenchmark(benchJudges(), file.scenarios, FAMILY_ORDER);
+  const source = args.scenarios ?? `generated, seed ${args.seed}`;
+  const lines = [`judge benchmark: ${file.scenarios.length} scenarios (${source}), ${summaries.length} judges, ${Date.now() - started} ms`, ''];
+  for (const s of summaries) lines.push(judgeTable(s), '');
+  lines.push('== all judges', comparisonTable(summaries), '');
+  for (const t of targetChecks(summaries)) lines.push(`target ${t.met ? 'met' : 'NOT met'}: ${t.target}: ${t.detail}`);
+  if (args.json) lines.push(jsonLine(summaries));
+  return lines;
+}
+
+function main(): void {
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    process.stdout.write(`${bench(args).join('\n')}\n`);
+  } catch (error) {
+    process.stderr.write(`bench:judge: ${describeError(error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) main();

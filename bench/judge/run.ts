@@ -1,0 +1,172 @@
+import { familyOf } from './generator';
+import type { BenchJudge } from './judges';
+import type { Scenario } from './scenario';
+
+/**
+ * The plan semantics every judge runs under (see README.md):
+ * - a scenario is one rollout; its intervals are the analyses, in order; the judge sees one at a time;
+ * - rollback: the judge's own rule says so, or 5 intervals in a row without data (the engine's noDataLimit);
+ * - promote: the scenario ends without a rollback and at least 2/3 of its intervals passed (the holds
+ *   advance only on passing intervals; the remaining third is the run's slack for holds); otherwise the
+ *   run ends "held", which is not a promotion either.
+ */
+
+export const NO_DATA_LIMIT = 5;
+export const PASS_SHARE_TO_PROMOTE = 2 / 3;
+
+export type RunOutcome = 'promote' | 'rollback' | 'held';
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly family: string;
+  readonly expect: Scenario['expect'];
+  readonly faultFromInterval: number | null;
+  readonly outcome: RunOutcome;
+  /** Index of the interval whose analysis rolled back. */
+  readonly rollbackAt: number | null;
+  /** Intervals from the fault to the rollback, counting both: 1 = rolled back at the first bad interval. */
+  readonly detectionIntervals: number | null;
+  /** Rolled back before the first bad interval (a false alarm that happened to hit a bad release). */
+  readonly early: boolean;
+  readonly noDataHolds: number;
+  readonly provenHealthy: boolean;
+  /** The canary never served a request: excluded from detection statistics (that is the no-data rule). */
+  readonly canaryDark: boolean;
+}
+
+/** Runs one scenario through one judge. */
+export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResult {
+  const run = judge.start(scenario);
+  let passes = 0;
+  let noDataStreak = 0;
+  let noDataHolds = 0;
+  let rollbackAt: number | null = null;
+  let provenHealthy = false;
+  for (let i = 0; i < scenario.intervals.length; i++) {
+    const step = run.step(i);
+    if (step.verdict === 'pass') {
+      passes++;
+      noDataStreak = 0;
+    } else if (step.verdict === 'no-data') {
+      noDataHolds++;
+      noDataStreak++;
+    } else noDataStreak = 0;
+    provenHealthy = step.provenHealthy ?? false;
+    if (step.rollback || noDataStreak >= NO_DATA_LIMIT) {
+      rollbackAt = i;
+      break;
+    }
+  }
+  const outcome: RunOutcome = rollbackAt !== null ? 'rollback' : passes >= Math.ceil(PASS_SHARE_TO_PROMOTE * scenario.intervals.length) ? 'promote' : 'held';
+  const fault = scenario.faultFromInterval;
+  const early = rollbackAt !== null && fault !== null && rollbackAt < fault;
+  return {
+    name: scenario.name,
+    family: familyOf(scenario.name),
+    expect: scenario.expect,
+    faultFromInterval: fault,
+    outcome,
+    rollbackAt,
+    detectionIntervals: rollbackAt !== null && fault !== null && !early ? rollbackAt - fault + 1 : null,
+    early,
+    noDataHolds,
+    provenHealthy: outcome === 'promote' && provenHealthy,
+    canaryDark: scenario.intervals.every((i) => i.canary.requests === 0),
+  };
+}
+
+export interface FamilySummary {
+  readonly family: string;
+  readonly expect: Scenario['expect'];
+  readonly scenarios: number;
+  readonly promoted: number;
+  readonly rolledBack: number;
+  readonly held: number;
+  readonly early: number;
+  readonly medianDetectionIntervals: number | null;
+  readonly p90DetectionIntervals: number | null;
+}
+
+export interface JudgeSummary {
+  readonly judge: string;
+  readonly description: string;
+  readonly healthy: number;
+  readonly falseRollbacks: number;
+  /** Healthy runs that ended held: not promoted, not rolled back. */
+  readonly healthyHeld: number;
+  readonly provenHealthy: number;
+  readonly regressions: number;
+  /** Regressions not rolled back by the end (promoted or held). */
+  readonly missed: number;
+  readonly missedPromoted: number;
+  /** Names of the regressions missed. */
+  readonly missedScenarios: readonly string[];
+  readonly early: number;
+  readonly medianDetectionIntervals: number | null;
+  readonly p90DetectionIntervals: number | null;
+  readonly noDataHolds: number;
+  readonly families: readonly FamilySummary[];
+}
+
+/** The median; null for an empty list. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The nearest-rank percentile (q in (0, 1]); null for an empty list. */
+export function percentile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+const detections = (results: readonly ScenarioResult[]) =>
+  results.filter((r) => r.expect === 'rollback' && !r.canaryDark && r.detectionIntervals !== null).map((r) => r.detectionIntervals!);
+
+/** Summarises one judge's results. */
+export function summarise(judge: BenchJudge, results: readonly ScenarioResult[], familyOrder: readonly string[] = []): JudgeSummary {
+  const healthy = results.filter((r) => r.expect === 'promote');
+  const regressions = results.filter((r) => r.expect === 'rollback');
+  const names = [...new Set([...familyOrder.filter((f) => results.some((r) => r.family === f)), ...results.map((r) => r.family)])];
+  const families = names.map((family): FamilySummary => {
+    const of = results.filter((r) => r.family === family);
+    const found = detections(of);
+    return {
+      family,
+      expect: of[0].expect,
+      scenarios: of.length,
+      promoted: of.filter((r) => r.outcome === 'promote').length,
+      rolledBack: of.filter((r) => r.outcome === 'rollback').length,
+      held: of.filter((r) => r.outcome === 'held').length,
+      early: of.filter((r) => r.early).length,
+      medianDetectionIntervals: median(found),
+      p90DetectionIntervals: percentile(found, 0.9),
+    };
+  });
+  const found = detections(results);
+  return {
+    judge: judge.name,
+    description: judge.description,
+    healthy: healthy.length,
+    falseRollbacks: healthy.filter((r) => r.outcome === 'rollback').length,
+    healthyHeld: healthy.filter((r) => r.outcome === 'held').length,
+    provenHealthy: healthy.filter((r) => r.provenHealthy).length,
+    regressions: regressions.length,
+    missed: regressions.filter((r) => r.outcome !== 'rollback').length,
+    missedPromoted: regressions.filter((r) => r.outcome === 'promote').length,
+    missedScenarios: regressions.filter((r) => r.outcome !== 'rollback').map((r) => r.name),
+    early: regressions.filter((r) => r.early).length,
+    medianDetectionIntervals: median(found),
+    p90DetectionIntervals: percentile(found, 0.9),
+    noDataHolds: results.reduce((s, r) => s + r.noDataHolds, 0),
+    families,
+  };
+}
+
+/** Runs every scenario through every judge, in one process over the same scenarios. */
+export function runBenchmark(judges: readonly BenchJudge[], scenarios: readonly Scenario[], familyOrder: readonly string[] = []): JudgeSummary[] {
+  return judges.map((judge) => summarise(judge, scenarios.map((s) => runScenario(judge, s)), familyOrder));
+}

@@ -1,0 +1,140 @@
+import { bench, parseArgs } from '../../bench/judge/main';
+import { familyOf, FAMILY_ORDER, generateScenarios } from '../../bench/judge/generator';
+import { benchJudges, type BenchJudge, type BenchVerdict } from '../../bench/judge/judges';
+import { mannWhitneyShift } from '../../bench/judge/mann-whitney';
+import { severityOf } from '../../bench/judge/report';
+import { median, percentile, runScenario } from '../../bench/judge/run';
+import { parseScenarioFile, type Scenario } from '../../bench/judge/scenario';
+
+const generated = generateScenarios();
+
+/** A few scenarios of every family: enough to exercise every judge in well under a second. */
+function sample(perFamily: number): Scenario[] {
+  return FAMILY_ORDER.flatMap((family) => generated.scenarios.filter((s) => familyOf(s.name) === family).slice(0, perFamily));
+}
+
+describe('the --json line', () => {
+  it('is the last line of stdout, with exactly the issue’s fields for every judge', () => {
+    // Prepare
+    const file = JSON.stringify({ scenarios: sample(2) });
+    // Act
+    const lines = bench({ json: true, seed: 6, scenarios: 'scenarios.json' }, () => file);
+    // Assess
+    const last = JSON.parse(lines[lines.length - 1]) as { judges: Record<string, Record<string, number | null>> };
+    expect(Object.keys(last)).toEqual(['judges']);
+    expect(Object.keys(last.judges)).toEqual(['static', 'consecutive-2', 'cumulative-5', 'mann-whitney', 'ours']);
+    for (const summary of Object.values(last.judges)) {
+      expect(Object.keys(summary)).toEqual(['healthy', 'falseRollbacks', 'regressions', 'missed', 'medianDetectionIntervals', 'p90DetectionIntervals', 'noDataHolds']);
+      expect(summary.healthy! + summary.regressions!).toBe(2 * FAMILY_ORDER.length);
+      for (const value of Object.values(summary)) expect(value === null || Number.isFinite(value)).toBe(true);
+    }
+    expect(lines[0]).toMatch(/^judge benchmark: 32 scenarios \(scenarios.json\), 5 judges, \d+ ms$/);
+    expect(lines).toContain('== all judges');
+  });
+
+  it('is absent without --json: the output ends with the targets', () => {
+    const lines = bench({ json: false, seed: 6, scenarios: 'f' }, () => JSON.stringify({ scenarios: sample(1) }));
+    expect(lines[lines.length - 1]).toMatch(/^target (met|NOT met): /);
+  });
+
+  it('refuses a bad scenario file with the field named', () => {
+    const bad = { scenarios: [{ ...generated.scenarios[0], expect: 'later' }] };
+    expect(() => bench({ json: true, seed: 6, scenarios: 'f' }, () => JSON.stringify(bad))).toThrow(/^Invalid scenario file: scenarios\[0\]\.expect: must be one of/);
+  });
+});
+
+describe('parseArgs', () => {
+  it('reads the flags', () => {
+    expect(parseArgs([])).toEqual({ json: false, seed: 6 });
+    expect(parseArgs(['--scenarios', 'x.json', '--json', '--seed', '9'])).toEqual({ json: true, seed: 9, scenarios: 'x.json' });
+  });
+
+  it('refuses what it does not know', () => {
+    expect(() => parseArgs(['--jsn'])).toThrow(/^unknown argument '--jsn'; usage: npm run bench:judge -- \[--scenarios FILE\] \[--json\]/);
+    expect(() => parseArgs(['--scenarios'])).toThrow(/^--scenarios needs a value/);
+    expect(() => parseArgs(['--seed', 'x'])).toThrow(/^--seed must be a whole number/);
+  });
+});
+
+describe('the generator', () => {
+  it('is seeded: the same seed gives the same scenarios, another seed others', () => {
+    expect(JSON.stringify(generateScenarios(6))).toBe(JSON.stringify(generated));
+    expect(generateScenarios(7).scenarios[0]).not.toEqual(generated.scenarios[0]);
+  });
+
+  it('makes at least 500 valid scenarios covering every family of the issue', () => {
+    expect(generated.scenarios.length).toBeGreaterThanOrEqual(500);
+    expect(() => parseScenarioFile(JSON.parse(JSON.stringify(generated)))).not.toThrow();
+    const families = new Set(generated.scenarios.map((s) => familyOf(s.name)));
+    for (const family of ['healthy-high', 'healthy-low', 'blip-shared', 'blip-stable', 'blip-canary', 'err-1.5x', 'err-2x', 'err-5x', 'err-10x', 'lat-2x', 'gradual', 'retry-storm', 'no-canary-data']) {
+      expect(families).toContain(family);
+    }
+    expect(generated.scenarios.filter((s) => s.name.startsWith('healthy-low/')).every((s) => s.intervals[0].canary.requests < 200)).toBe(true);
+  });
+
+  it('labels severities from the family names', () => {
+    expect(severityOf('err-1.5x')).toBe(1.5);
+    expect(severityOf('lat-10x')).toBe(10);
+    expect(severityOf('gradual')).toBeNull();
+  });
+});
+
+describe('the plan semantics', () => {
+  /** A judge that says what it is told, interval by interval. */
+  const scripted = (verdicts: BenchVerdict[], rollbackOn: BenchVerdict | null = 'fail'): BenchJudge => ({
+    name: 'scripted',
+    description: '',
+    start: () => ({ step: (i) => ({ verdict: verdicts[i], rollback: verdicts[i] === rollbackOn }) }),
+  });
+  const scenario = (fault: number | null, n = 6): Scenario => ({
+    ...generated.scenarios[0],
+    expect: fault === null ? 'promote' : 'rollback',
+    faultFromInterval: fault,
+    intervals: generated.scenarios[0].intervals.slice(0, n),
+  });
+
+  it('counts detection from faultFromInterval, both ends included', () => {
+    expect(runScenario(scripted(['pass', 'pass', 'pass', 'fail', 'pass', 'pass']), scenario(2)).detectionIntervals).toBe(2);
+    expect(runScenario(scripted(['pass', 'pass', 'fail', 'pass', 'pass', 'pass']), scenario(2)).detectionIntervals).toBe(1);
+  });
+
+  it('a rollback before the fault is early, not a detection', () => {
+    const result = runScenario(scripted(['fail', 'pass', 'pass', 'pass', 'pass', 'pass']), scenario(2));
+    expect(result).toMatchObject({ outcome: 'rollback', early: true, detectionIntervals: null });
+  });
+
+  it('five intervals in a row without data roll back; fewer hold', () => {
+    expect(runScenario(scripted(['no-data', 'no-data', 'no-data', 'no-data', 'no-data', 'pass'], null), scenario(null))).toMatchObject({ outcome: 'rollback', rollbackAt: 4, noDataHolds: 5 });
+    expect(runScenario(scripted(['no-data', 'no-data', 'pass', 'pass', 'pass', 'pass'], null), scenario(null))).toMatchObject({ outcome: 'promote', noDataHolds: 2 });
+  });
+
+  it('promotes only with 2/3 of the intervals passed; otherwise the run ends held', () => {
+    expect(runScenario(scripted(['fail', 'fail', 'fail', 'pass', 'pass', 'pass'], null), scenario(null)).outcome).toBe('held');
+  });
+
+  it('a scenario whose canary never serves a request ends without promotion, for every judge', () => {
+    const dark = generated.scenarios.filter((s) => familyOf(s.name) === 'no-canary-data');
+    for (const judge of benchJudges()) for (const s of dark.slice(0, 3)) expect(runScenario(judge, s).outcome).toBe('rollback');
+  });
+});
+
+describe('helpers', () => {
+  it('median and nearest-rank p90', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(median([])).toBeNull();
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBe(9);
+    expect(percentile([5], 0.9)).toBe(5);
+  });
+
+  it('the Mann–Whitney shift: Hodges–Lehmann estimate, and no interval on too few points', () => {
+    const tiny = mannWhitneyShift([0.05, 0.06], [0.01, 0.02], 0.98)!;
+    expect(tiny.estimate).toBeCloseTo(0.04, 12);
+    expect(tiny.lower).toBe(-Infinity);
+    const separated = mannWhitneyShift([10, 11, 12, 13, 14, 15], [0, 1, 2, 3, 4, 5], 0.98)!;
+    expect(separated.estimate).toBe(10);
+    expect(separated.lower).toBeGreaterThan(0);
+    expect(separated.upper).toBeGreaterThan(separated.estimate);
+    expect(mannWhitneyShift([], [1], 0.98)).toBeNull();
+  });
+});
