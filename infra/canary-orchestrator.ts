@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { DEFAULT_RETENTION_DAYS, TABLE, registrationItem } from '../lambdas/adapters/dynamodb/table-layout';
 import { parseServiceConfig, type ServiceConfig, type serviceConfigSchema } from '../lambdas/domain/service-config';
-import { SAFETY_NET_HANDLER, WORKFLOW_HANDLERS, substitutionName, type HandlerEntry } from '../lambdas/handlers/catalog';
+import { ECR_TRIGGER_HANDLER, SAFETY_NET_HANDLER, WORKFLOW_HANDLERS, substitutionName, type HandlerEntry } from '../lambdas/handlers/catalog';
 
 /** Every Lambda the construct deploys: the workflow's steps and the safety net. */
 const ALL_HANDLERS: readonly HandlerEntry[] = [...WORKFLOW_HANDLERS, SAFETY_NET_HANDLER];
@@ -132,6 +132,8 @@ export class CanaryOrchestrator extends Construct {
   private readonly logRetention: logs.RetentionDays;
   private readonly removalPolicy: RemovalPolicy;
   private registryWriter?: { readonly role: iam.Role; readonly logGroup: logs.LogGroup };
+  private ecrTrigger?: { readonly fn: NodejsFunction; readonly deadLetters: sqs.Queue };
+  private readonly retentionDays: number;
 
   constructor(scope: Construct, id: string, props: CanaryOrchestratorProps = {}) {
     super(scope, id);
@@ -139,6 +141,7 @@ export class CanaryOrchestrator extends Construct {
     if (!Number.isInteger(retentionDays) || retentionDays < 1) {
       throw new Error(`CanaryOrchestrator: retentionDays must be a whole number of days >= 1, got ${retentionDays}`);
     }
+    this.retentionDays = retentionDays;
     this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -170,6 +173,7 @@ export class CanaryOrchestrator extends Construct {
     const config = parseServiceConfig(registration, 'service');
     if (this.registered.has(config.name)) throw new Error(`CanaryOrchestrator: service '${config.name}' is registered twice`);
     this.grantService(config);
+    if (config.triggers.ecr) this.triggerOnEcrPush(config.name, config.triggers.ecr);
     const service: RegisteredService = { config, registryWriter: this.writeRegistration(config) };
     this.registered.set(config.name, service);
     return service;
@@ -332,6 +336,65 @@ export class CanaryOrchestrator extends Construct {
       ],
     });
     return deadLetters;
+  }
+
+  /**
+   * An ECR push of the service's repository (PUSH, SUCCESS, matching tags) starts a rollout through the EcrTrigger
+   * Lambda, which pins the image by digest and names the execution after it (a repeated event starts nothing).
+   */
+  private triggerOnEcrPush(service: string, ecr: { readonly repository: string; readonly tags?: readonly string[] | undefined }): events.Rule {
+    const trigger = this.ecrTriggerFunction();
+    return new events.Rule(this, `EcrPush-${service}`, {
+      description: `canary-orchestrator: an image pushed to ${ecr.repository} starts a rollout of ${service}`,
+      eventPattern: {
+        source: ['aws.ecr'],
+        detailType: ['ECR Image Action'],
+        detail: {
+          'action-type': ['PUSH'],
+          result: ['SUCCESS'],
+          'repository-name': [ecr.repository],
+          ...(ecr.tags && { 'image-tag': ecr.tags.map((tag) => (tag.includes('*') ? { wildcard: tag } : tag)) }),
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(trigger.fn, {
+          event: events.RuleTargetInput.fromObject({
+            service,
+            account: events.EventField.account,
+            region: events.EventField.region,
+            detail: events.EventField.fromPath('$.detail'),
+          }),
+          deadLetterQueue: trigger.deadLetters,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
+  }
+
+  /** The EcrTrigger Lambda, created with the first service that registers an ECR trigger; it may only start this state machine. */
+  private ecrTriggerFunction(): { readonly fn: NodejsFunction; readonly deadLetters: sqs.Queue } {
+    if (this.ecrTrigger) return this.ecrTrigger;
+    const role = new iam.Role(this, `${ECR_TRIGGER_HANDLER.id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `canary-orchestrator ${ECR_TRIGGER_HANDLER.id}: ${ECR_TRIGGER_HANDLER.description}`,
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'StartRollouts', actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Resource * only for xray:PutTraceSegments/PutTelemetryRecords (active tracing), which support no resource-level permission; StartExecution is scoped to this state machine.',
+    });
+    const fn = this.createStepFunction(ECR_TRIGGER_HANDLER, role, this.retentionDays);
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    const deadLetters = new sqs.Queue(this, 'EcrTriggerDeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the ECR trigger rules: pushes whose rollout could not be started land here after ' +
+        'EventBridge gave up, for a person to inspect and replay; a dead-letter queue of a dead-letter queue would only hide them.',
+    });
+    this.ecrTrigger = { fn, deadLetters };
+    return this.ecrTrigger;
   }
 
   private functionOf(entry: HandlerEntry): NodejsFunction {

@@ -86,12 +86,25 @@ export const notificationsSchema = z.strictObject({
   dashboardUrl: httpUrl.optional(),
 });
 
+export const triggersSchema = z.strictObject({
+  /** Start a rollout when an image is pushed to this ECR repository (of the stack's account and region). */
+  ecr: z
+    .strictObject({
+      repository: z.string().regex(/^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, { message: 'must be an ECR repository name like team/payments-api' }),
+      /** Only tags matching one of these EventBridge wildcard patterns (`v*`, `release-*`); all tags when unset. */
+      tags: z.array(z.string().min(1, { message: 'must not be empty' }).max(128)).min(1, { message: 'must list at least one pattern, or leave tags out' }).optional(),
+    })
+    .optional(),
+});
+
 export const serviceConfigSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be 1-63 characters: lowercase letters, digits, -' }),
   traffic: trafficSchema,
   metrics: metricsSchema,
   workload: workloadSchema.default({ kind: 'none' }),
   notifications: notificationsSchema.default({}),
+  /** What starts a rollout by itself (ECR pushes); the console, the CLI and CodePipeline always can. */
+  triggers: triggersSchema.default({}),
   /** The service's plan; the defaults fill whatever it leaves out. */
   plan: z.record(z.string(), z.unknown()).optional(),
 });

@@ -31,3 +31,12 @@ export const SAFETY_NET_HANDLER: HandlerEntry = {
   timeoutSeconds: 60,
   memoryMb: 256,
 };
+
+/** Starts a rollout when a registered ECR repository receives an image (EventBridge "ECR Image Action"). */
+export const ECR_TRIGGER_HANDLER: HandlerEntry = {
+  id: 'EcrTrigger',
+  file: 'ecr-trigger',
+  description: 'Start a rollout for an image pushed to a registered ECR repository, once per digest',
+  timeoutSeconds: 30,
+  memoryMb: 256,
+};

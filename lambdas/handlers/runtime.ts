@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -23,7 +22,9 @@ import type { Deps } from '../use-cases/deps';
  * (TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2, a Prometheus URL).
  */
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'canary-orchestrator' });
+import { logger } from './logger';
+
+export { logger };
 
 let cached: Deps | undefined;
 
