@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -50,7 +52,10 @@ export const TABLE_ACTIONS = [
 ] as const;
 
 /** The ELBv2 reads of the ALB router. AWS offers no resource-level permission for Describe* calls. */
-export const ELB_DESCRIBE_ACTIONS = ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules'] as const;
+export const ELB_DESCRIBE_ACTIONS = ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'] as const;
+
+/** The Kubernetes group the orchestrator's roles map to in an EKS cluster (bind it with the Role in the README). */
+export const KUBERNETES_GROUP = 'canary-orchestrator';
 
 /** What one workflow step may touch beyond the table. */
 export interface StepAccess {
@@ -60,17 +65,21 @@ export interface StepAccess {
   readonly metrics?: boolean;
   /** Send to the registered notification targets (Slack webhook secret, SNS topic). */
   readonly notifications?: boolean;
+  /** `read`: look at the workloads (ECS services, Deployments); `write`: also change their image and size. */
+  readonly workload?: 'read' | 'write';
 }
 
 /** Least privilege per catalog id; a handler missing here gets the table and nothing else. */
 export const STEP_ACCESS: Readonly<Record<string, StepAccess>> = {
-  // Reads the weights to learn which registered target group is stable; shifts nothing; announces the start.
-  Start: { traffic: 'read', notifications: true },
+  // Reads the weights to learn which registered target group is stable and checks stable's health; shifts nothing.
+  Start: { traffic: 'read', notifications: true, workload: 'read' },
+  // Puts the image on the canary workload; checks the canary's targets.
+  Prepare: { traffic: 'read', workload: 'write' },
   SetWeight: { traffic: 'write' },
   // Announces each passed step with its numbers.
   Analyze: { metrics: true, notifications: true },
-  Promote: { traffic: 'write' },
-  Rollback: { traffic: 'write' },
+  Promote: { traffic: 'write', workload: 'write' },
+  Rollback: { traffic: 'write', workload: 'write' },
   // Only formats the manual restore command from the ARNs; makes no ELB call.
   Finish: { notifications: true },
   // Puts traffic back on stable when an execution dies mid-run, and says so.
@@ -91,6 +100,13 @@ export interface CanaryOrchestratorProps {
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the table and log groups when they leave the stack. @default RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Runs the Lambdas in this VPC, e.g. to reach an EKS cluster's private endpoint. The subnets then need a route to
+   * DynamoDB, ELB, STS, EKS, Secrets Manager (a NAT gateway or VPC endpoints). @default not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 /** One registered service: its validated config and the custom resource that writes it to the table. */
@@ -134,6 +150,7 @@ export class CanaryOrchestrator extends Construct {
   private registryWriter?: { readonly role: iam.Role; readonly logGroup: logs.LogGroup };
   private ecrTrigger?: { readonly fn: NodejsFunction; readonly deadLetters: sqs.Queue };
   private readonly retentionDays: number;
+  private readonly network?: Pick<CanaryOrchestratorProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> & { readonly vpc: ec2.IVpc };
 
   constructor(scope: Construct, id: string, props: CanaryOrchestratorProps = {}) {
     super(scope, id);
@@ -142,6 +159,7 @@ export class CanaryOrchestrator extends Construct {
       throw new Error(`CanaryOrchestrator: retentionDays must be a whole number of days >= 1, got ${retentionDays}`);
     }
     this.retentionDays = retentionDays;
+    if (props.vpc) this.network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
     this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -257,6 +275,7 @@ export class CanaryOrchestrator extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: HANDLER_BUNDLING,
+      ...(this.network && { vpc: this.network.vpc, ...(this.network.vpcSubnets && { vpcSubnets: this.network.vpcSubnets }), ...(this.network.securityGroups && { securityGroups: this.network.securityGroups }) }),
     });
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
@@ -431,9 +450,14 @@ export class CanaryOrchestrator extends Construct {
   private grantService(config: ServiceConfig): void {
     const traffic = config.traffic;
     const writers = this.rolesWith((a) => a.traffic === 'write');
-    // With a rule, the router modifies only that rule; the listener's default action is left alone.
-    if (traffic.ruleArn) this.allow(writers, 'ShiftRegisteredRules', ['elasticloadbalancing:ModifyRule'], [traffic.ruleArn]);
-    else this.allow(writers, 'ShiftRegisteredListeners', ['elasticloadbalancing:ModifyListener'], [traffic.listenerArn]);
+    if (traffic.kind === 'alb') {
+      // With a rule, the router modifies only that rule; the listener's default action is left alone.
+      if (traffic.ruleArn) this.allow(writers, 'ShiftRegisteredRules', ['elasticloadbalancing:ModifyRule'], [traffic.ruleArn]);
+      else this.allow(writers, 'ShiftRegisteredListeners', ['elasticloadbalancing:ModifyListener'], [traffic.listenerArn]);
+    } else {
+      this.grantCluster(this.rolesWith((a) => a.traffic !== undefined), traffic.cluster);
+    }
+    this.grantWorkload(config.workload);
 
     const analysts = this.rolesWith((a) => a.metrics === true);
     const metrics = config.metrics;
@@ -454,6 +478,53 @@ export class CanaryOrchestrator extends Construct {
     const { slackWebhookSecretArn, snsTopicArn } = config.notifications;
     if (slackWebhookSecretArn) this.allow(notifiers, 'ReadSlackWebhooks', ['secretsmanager:GetSecretValue'], [secretResourceArn(slackWebhookSecretArn)]);
     if (snsTopicArn) this.allow(notifiers, 'PublishNotifications', ['sns:Publish'], [snsTopicArn]);
+  }
+
+  /**
+   * Workloads. ECS: describe and update only the two registered services; copying a task definition cannot be
+   * scoped (AWS has no resource-level permission for it) and passes the task's roles to ECS tasks only. EKS: the
+   * cluster, through an access entry in the Kubernetes group the README's Role binds.
+   */
+  private grantWorkload(workload: ServiceConfig['workload']): void {
+    if (workload.kind === 'none') return;
+    const users = this.rolesWith((a) => a.workload !== undefined);
+    const writers = this.rolesWith((a) => a.workload === 'write');
+    if (workload.kind === 'eks-deployment') {
+      this.grantCluster(users, workload.cluster);
+      return;
+    }
+    const clusterName = workload.cluster.split('/').pop() ?? workload.cluster;
+    const serviceArn = (service: string) =>
+      service.startsWith('arn:') ? service : Stack.of(this).formatArn({ service: 'ecs', resource: 'service', resourceName: `${clusterName}/${service}`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const services = [serviceArn(workload.stableService), serviceArn(workload.canaryService)];
+    this.allow(users, 'DescribeRegisteredEcsServices', ['ecs:DescribeServices'], services);
+    this.allow(writers, 'UpdateRegisteredEcsServices', ['ecs:UpdateService'], services);
+    for (const role of writers) {
+      if (this.grants.has(`${role.node.addr}/CopyTaskDefinitions`)) continue;
+      this.allow([role], 'CopyTaskDefinitions', ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource'], ['*']);
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'PassTaskRoles', actions: ['iam:PassRole'], resources: ['*'], conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+      );
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Resource * for ecs:DescribeTaskDefinition/RegisterTaskDefinition/TagResource (no resource-level permission; the new revision has no ARN yet) ' +
+          'and iam:PassRole limited by condition to ecs-tasks.amazonaws.com (the copied task definition keeps its task and execution roles), ' +
+          'besides X-Ray and ELB Describe*. UpdateService is scoped to the registered services.',
+      });
+    }
+  }
+
+  /** eks:DescribeCluster on the cluster, and an access entry per role mapping it to the Kubernetes group. */
+  private grantCluster(roles: readonly iam.Role[], cluster: string): void {
+    const clusterArn = Stack.of(this).formatArn({ service: 'eks', resource: 'cluster', resourceName: cluster, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.allow(roles, 'DescribeRegisteredClusters', ['eks:DescribeCluster'], [clusterArn]);
+    for (const role of roles) {
+      const key = `access-entry/${cluster}/${role.node.addr}`;
+      if (this.grants.has(key)) continue;
+      new eks.CfnAccessEntry(this, `AccessEntry-${cluster}-${role.node.id}`, { clusterName: cluster, principalArn: role.roleArn, kubernetesGroups: [KUBERNETES_GROUP], type: 'STANDARD' });
+      this.grants.set(key, new iam.PolicyStatement());
+    }
   }
 
   /** PutItem of the registration on create and update, DeleteItem when the service leaves the stack. */

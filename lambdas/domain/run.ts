@@ -1,4 +1,5 @@
 import type { Plan } from './plan';
+import type { RunTraffic } from './traffic';
 import type { MetricsConfig, NotificationsConfig, WorkloadConfig } from './service-config';
 import type { MetricConventions } from './query-template';
 import type { Trigger } from './execution-input';
@@ -10,19 +11,7 @@ import type { Measurement } from './judge';
  * the workflow state; its record and events live in the run log.
  */
 
-/** The traffic router of this run, with the roles resolved: `stable` is the target serving all traffic at start. */
-export type RunTraffic = {
-  readonly kind: 'alb';
-  readonly listenerArn: string;
-  readonly ruleArn?: string;
-  readonly stableTargetGroupArn: string;
-  readonly canaryTargetGroupArn: string;
-  /**
-   * True when the registered canary target serves all traffic at start (a promotion with workload `none`
-   * leaves the new version there), so the two targets trade roles for this run: blue/green.
-   */
-  readonly swapped: boolean;
-};
+export type { RunTraffic } from './traffic';
 
 /** The metrics source of this run, with label values resolved for the roles of this run. */
 export type RunMetrics = MetricsConfig & {
@@ -47,6 +36,8 @@ export interface RunContext {
   readonly metrics: RunMetrics;
   readonly workload: WorkloadConfig;
   readonly notifications: NotificationsConfig;
+  /** The image stable ran when the run started (from the workload; unknown with workload `none`). */
+  readonly previousImage?: string;
 }
 
 export type Outcome = 'running' | 'promoted' | 'rolled_back' | 'rollback_failed' | 'dry_run_passed' | 'aborted';
@@ -84,6 +75,8 @@ export interface RunRecord {
   readonly traffic?: RunTraffic;
   /** Where the run's notifications go. */
   readonly notifications?: NotificationsConfig;
+  /** What runs the two versions: the safety net scales the canary down. */
+  readonly workload?: WorkloadConfig;
 }
 
 export type EventType =
@@ -97,7 +90,8 @@ export type EventType =
   | 'rollback-failed'
   | 'finished'
   | 'task-failed'
-  | 'safety-net';
+  | 'safety-net'
+  | 'workload';
 
 /** An append-only event: one per transition and per analysis, with the numbers behind it. */
 export interface RunEvent {

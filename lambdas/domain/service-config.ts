@@ -36,7 +36,30 @@ export const albTrafficSchema = z.strictObject({
   canaryTargetGroupArn: targetGroupArn,
 });
 
-export const trafficSchema = z.discriminatedUnion('kind', [albTrafficSchema]);
+// Kubernetes object names (RFC 1123 subdomain / label) and EKS cluster names.
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { message: 'must be a Kubernetes object name (lowercase letters, digits, - and .)' });
+const namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: 'must be a Kubernetes namespace name' });
+const eksCluster = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, { message: 'must be an EKS cluster name' });
+const istioDestination = z.strictObject({ host: z.string().min(1, { message: 'must not be empty' }), subset: z.string().min(1).optional() });
+
+/** Mesh routers on EKS: the orchestrator patches one route object in the cluster. */
+const meshCommon = {
+  /** EKS cluster name (same account and region as the orchestrator). */
+  cluster: eksCluster,
+  namespace,
+};
+
+export const trafficSchema = z.discriminatedUnion('kind', [
+  albTrafficSchema,
+  /** Gateway API HTTPRoute: backendRefs[].weight of the stable and canary Services. */
+  z.strictObject({ kind: z.literal('gateway-api'), ...meshCommon, httpRoute: k8sName, stableService: k8sName, canaryService: k8sName }),
+  /** Istio VirtualService: http[].route[].weight of the stable and canary destinations. */
+  z.strictObject({ kind: z.literal('istio'), ...meshCommon, virtualService: k8sName, stable: istioDestination, canary: istioDestination }),
+  /** SMI TrafficSplit: backends[].weight (the served API version is discovered). */
+  z.strictObject({ kind: z.literal('smi'), ...meshCommon, trafficSplit: k8sName, stableService: k8sName, canaryService: k8sName }),
+  /** NGINX Ingress canary: the canary Ingress' canary-weight annotation. */
+  z.strictObject({ kind: z.literal('nginx'), ...meshCommon, canaryIngress: k8sName, canaryService: k8sName }),
+]);
 
 const metricsCommon = {
   /** Label and metric names the service's metrics use; each defaults to the conventions. */
@@ -73,9 +96,37 @@ export const metricsSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const rollout = {
+  /** How long the canary (and at promotion, stable) may take to run the new image before the run rolls back. */
+  readyTimeoutSeconds: z.number().int().min(30, { message: 'must be at least 30 seconds' }).max(7200, { message: 'must be at most 7200 seconds' }).default(900),
+  /** Seconds between two readiness checks. */
+  pollSeconds: z.number().int().min(1, { message: 'must be at least 1' }).max(300, { message: 'must be at most 300' }).default(15),
+};
+
 export const workloadSchema = z.discriminatedUnion('kind', [
   /** An outside system deploys; the engine only shifts traffic. */
   z.strictObject({ kind: z.literal('none') }),
+  /** Two ECS services: the canary gets the new image, then at promotion the stable does, and the canary scales to zero. */
+  z.strictObject({
+    kind: z.literal('ecs'),
+    cluster: z.string().min(1, { message: 'must name the ECS cluster' }),
+    stableService: z.string().min(1, { message: 'must name the stable ECS service' }),
+    canaryService: z.string().min(1, { message: 'must name the canary ECS service' }),
+    containerName: z.string().min(1).optional(),
+    canaryDesiredCount: z.number().int().min(1, { message: 'must be at least 1' }).optional(),
+    ...rollout,
+  }),
+  /** Two Kubernetes Deployments on EKS, selected by the stable and canary Services. */
+  z.strictObject({
+    kind: z.literal('eks-deployment'),
+    cluster: eksCluster,
+    namespace,
+    stableDeployment: k8sName,
+    canaryDeployment: k8sName,
+    containerName: z.string().min(1).optional(),
+    canaryReplicas: z.number().int().min(1, { message: 'must be at least 1' }).optional(),
+    ...rollout,
+  }),
 ]);
 
 export const notificationsSchema = z.strictObject({
@@ -119,6 +170,18 @@ export type NotificationsConfig = z.output<typeof notificationsSchema>;
 export function parseServiceConfig(value: unknown, root = 'service'): ServiceConfig {
   const config = parseOrThrow(serviceConfigSchema, value, root, 'service registration');
   resolvePlan(config.plan, undefined, `${root}.plan`);
+  const t = config.traffic;
+  const same =
+    (t.kind === 'alb' && t.stableTargetGroupArn === t.canaryTargetGroupArn && 'canaryTargetGroupArn') ||
+    ((t.kind === 'gateway-api' || t.kind === 'smi') && t.stableService === t.canaryService && 'canaryService') ||
+    (t.kind === 'istio' && t.stable.host === t.canary.host && t.stable.subset === t.canary.subset && 'canary');
+  if (same) {
+    throw new InputValidationError([{ field: `${root}.traffic.${same}`, message: 'must differ from the stable one' }], 'service registration');
+  }
+  const w = config.workload;
+  if (w.kind !== 'none' && (w.kind === 'ecs' ? w.stableService === w.canaryService : w.stableDeployment === w.canaryDeployment)) {
+    throw new InputValidationError([{ field: `${root}.workload.${w.kind === 'ecs' ? 'canaryService' : 'canaryDeployment'}`, message: 'must differ from the stable one' }], 'service registration');
+  }
   if (config.traffic.kind === 'alb' && config.traffic.stableTargetGroupArn === config.traffic.canaryTargetGroupArn) {
     throw new InputValidationError(
       [{ field: `${root}.traffic.canaryTargetGroupArn`, message: 'must differ from traffic.stableTargetGroupArn' }],

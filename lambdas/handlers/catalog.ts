@@ -14,6 +14,7 @@ export interface HandlerEntry {
 
 export const WORKFLOW_HANDLERS: readonly HandlerEntry[] = [
   { id: 'Start', file: 'start', description: 'Validate input, resolve the service, take its lock, write the run record', timeoutSeconds: 30, memoryMb: 256 },
+  { id: 'Prepare', file: 'prepare', description: 'Put the new image on the canary workload and wait until it is ready and healthy', timeoutSeconds: 60, memoryMb: 256 },
   { id: 'SetWeight', file: 'set-weight', description: 'Apply a step weight and verify it by read-back', timeoutSeconds: 30, memoryMb: 256 },
   { id: 'Analyze', file: 'analyze', description: 'Query the checks, judge, decide, record the analysis', timeoutSeconds: 60, memoryMb: 512 },
   { id: 'Promote', file: 'promote', description: 'Make the new version serve all traffic', timeoutSeconds: 30, memoryMb: 256 },

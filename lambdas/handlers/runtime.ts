@@ -12,6 +12,19 @@ import { SlackNotifier } from '../adapters/slack/slack-notifier';
 import { SnsNotifier } from '../adapters/sns/sns-notifier';
 import { FanoutNotifier } from '../adapters/notify/fanout-notifier';
 import type { Notifier } from '../ports/notifier';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EksClusterAccess } from '../adapters/k8s/eks-token';
+import { GatewayApiRouter } from '../adapters/k8s/gateway-api-router';
+import { IstioRouter } from '../adapters/k8s/istio-router';
+import { SmiRouter } from '../adapters/k8s/smi-router';
+import { NginxRouter } from '../adapters/k8s/nginx-router';
+import { DeploymentWorkload } from '../adapters/k8s/deployment-workload';
+import { EcsWorkload } from '../adapters/ecs/ecs-workload';
+import type { RunTraffic } from '../domain/traffic';
+import type { TrafficRouter } from '../ports/traffic-router';
+import type { Workload } from '../ports/workload';
+import type { WorkloadConfig } from '../domain/service-config';
 import { ConfigurationError } from '../domain/errors';
 import type { RunMetrics } from '../domain/run';
 import type { Deps } from '../use-cases/deps';
@@ -39,13 +52,40 @@ function build(): Deps {
   const elb = new ElasticLoadBalancingV2Client({});
   const secrets = new SecretsManagerSecretReader(new SecretsManagerClient({}));
   const logNotifier = new LogNotifier(logger);
+  // Built on first use: a service on an ALB never loads the EKS or ECS clients.
+  let access: EksClusterAccess | undefined;
+  const eks = () => (access ??= new EksClusterAccess(new EKSClient({})));
+  let ecs: ECSClient | undefined;
   let sns: SNSClient | undefined;
   const retentionDays = Number(process.env.RETENTION_DAYS);
   const runLog = new DynamoDbRunLog(dynamo, { tableName: required('TABLE_NAME'), ...(retentionDays > 0 && { retentionDays }) });
   const signers = new Map<string, SigV4Signer>();
   return {
     runLog,
-    routerFor: (traffic) => new AlbTrafficRouter(elb, traffic),
+    routerFor: (traffic: RunTraffic): TrafficRouter => {
+      switch (traffic.kind) {
+        case 'alb':
+          return new AlbTrafficRouter(elb, traffic);
+        case 'gateway-api':
+          return new GatewayApiRouter(eks().api(traffic.cluster), traffic);
+        case 'istio':
+          return new IstioRouter(eks().api(traffic.cluster), traffic);
+        case 'smi':
+          return new SmiRouter(eks().api(traffic.cluster), traffic);
+        case 'nginx':
+          return new NginxRouter(eks().api(traffic.cluster), traffic);
+      }
+    },
+    workloadFor: (workload: WorkloadConfig): Workload | undefined => {
+      switch (workload.kind) {
+        case 'none':
+          return undefined;
+        case 'ecs':
+          return new EcsWorkload((ecs ??= new ECSClient({})), workload);
+        case 'eks-deployment':
+          return new DeploymentWorkload(eks().api(workload.cluster), workload);
+      }
+    },
     metricsFor: async (metrics: RunMetrics) => {
       if (metrics.kind === 'amp') {
         let signer = signers.get(metrics.region);

@@ -11,4 +11,15 @@ export interface TrafficRouter {
   setWeights(canaryPercent: number): Promise<Weights>;
   /** The exact command a person runs to put all traffic on stable when the automatic rollback failed. */
   manualRestoreCommand(): string;
+  /** Whether a role's targets can take all traffic now (the health gate before a flip or a scale-down). */
+  healthOf(role: 'stable' | 'canary'): Promise<TargetHealth>;
+}
+
+/** The health of one role's targets as the router sees them. */
+export interface TargetHealth {
+  readonly ready: boolean;
+  readonly healthy: number;
+  readonly total: number;
+  /** One sentence with the numbers. */
+  readonly detail: string;
 }

@@ -1,4 +1,6 @@
 import type { RunContext, RunMetrics, RunTraffic } from '../domain/run';
+import type { WorkloadConfig } from '../domain/service-config';
+import type { Workload } from '../ports/workload';
 import type { MetricsSource } from '../ports/metrics-source';
 import type { Notifier, Notification } from '../ports/notifier';
 import type { RunLog } from '../ports/run-log';
@@ -17,6 +19,8 @@ export interface Deps {
   readonly runLog: RunLog;
   /** A router for this run's resolved traffic roles. */
   routerFor(traffic: RunTraffic): TrafficRouter;
+  /** The workload that runs the two versions; undefined with workload `none` (an outside system deploys). */
+  workloadFor(workload: WorkloadConfig): Workload | undefined;
   /** A metrics source for this run (may fetch a bearer token from Secrets Manager). */
   metricsFor(metrics: RunMetrics): Promise<MetricsSource>;
   /** Where this run's notifications go. */

@@ -1,4 +1,5 @@
-import type { Cursor, DecisionReason } from '../domain/decision';
+import type { DecisionReason } from '../domain/decision';
+import type { RunCursor } from './progress';
 import type { Outcome, RunContext } from '../domain/run';
 import { errorMessage, rollbackReason, type RollbackProgress } from './rollback';
 import type { NotificationKind } from '../ports/notifier';
@@ -6,7 +7,7 @@ import { notificationRun, notifySafely, type Deps } from './deps';
 
 export interface FinishState {
   readonly run: RunContext;
-  readonly cursor: Cursor;
+  readonly cursor: RunCursor;
   readonly error?: { readonly Error: string; readonly Cause: string };
   readonly rollback?: RollbackProgress;
   /** Set by the Catch of Rollback: putting traffic back on stable failed after every retry. */
@@ -55,19 +56,21 @@ function outcomeOf(state: FinishState, deps: Deps): Omit<FinishResult, 'runId' |
     };
   }
   if (state.rollback?.complete) {
-    const { reason } = state.rollback;
-    if (reason.kind === 'dry-run-complete') return { outcome: 'dry_run_passed', reason: reason.message, stageReached };
-    const completedAt = state.rollback.completedAt ?? state.rollback.startedAt;
+    const { reason, warning } = state.rollback;
+    const noted = warning ? `${reason.message}; note: ${warning}` : reason.message;
+    if (reason.kind === 'dry-run-complete') return { outcome: 'dry_run_passed', reason: noted, stageReached };
+    const restoredAt = state.rollback.restoredAt ?? state.rollback.completedAt ?? state.rollback.startedAt;
     return {
       outcome: 'rolled_back',
-      reason: reason.message,
+      reason: noted,
       stageReached: reason.stepIndex,
       ...triggerFields(reason),
-      timeToRollbackSeconds: seconds(cursor.troubleSince ?? state.rollback.startedAt, completedAt),
+      timeToRollbackSeconds: seconds(cursor.troubleSince ?? state.rollback.startedAt, restoredAt),
     };
   }
-  if (cursor.decision?.action === 'promote' && cursor.weight === 100) {
-    return { outcome: 'promoted', reason: cursor.decision.reason.message, stageReached: run.plan.steps.length - 1 };
+  if (cursor.promotion?.done) {
+    const why = cursor.decision?.reason.message ?? 'promoted';
+    return { outcome: 'promoted', reason: cursor.promotion.warning ? `${why}; note: ${cursor.promotion.warning}` : why, stageReached: run.plan.steps.length - 1 };
   }
   throw new Error('Finish reached without a promotion or a completed rollback; the workflow definition is wrong');
 }

@@ -1,27 +1,40 @@
-import type { Cursor, DecisionReason } from '../domain/decision';
+import type { DecisionReason } from '../domain/decision';
+import { describeError } from '../domain/errors';
 import { formatNumber } from '../domain/judge';
 import type { RunContext } from '../domain/run';
 import { nextRollbackWeight } from '../domain/schedule';
+import type { ReadinessWindow } from '../ports/workload';
 import type { Deps } from './deps';
+import { rolloutTiming, windowFrom, type RunCursor } from './progress';
+
+export type RollbackPhase = 'restore-stable' | 'await-stable' | 'weights' | 'health-gate' | 'scale-down' | 'done';
 
 /** Where a rollback stands; it travels in the workflow state at `$.rollback`. */
 export interface RollbackProgress {
   readonly startedAt: string;
   /** Why the run is rolling back: the decision's reason, or the failed step. */
   readonly reason: DecisionReason;
+  readonly phase: RollbackPhase;
   /** Canary weight now applied, percent. */
   readonly weight: number;
+  /** The whole rollback is done: the workflow's Choice reads this. */
   readonly complete: boolean;
+  /** When all traffic was back on stable (verified): the end of `timeToRollbackSeconds`. */
+  readonly restoredAt?: string;
+  /** When the rollback finished (the canary scaled down, when there is a workload). */
   readonly completedAt?: string;
-  /** Seconds the workflow holds before the next step down (gradual mode). */
+  /** Seconds the workflow holds before the next call (a step down in gradual mode, a readiness poll). */
   readonly waitSeconds: number;
+  readonly window?: ReadinessWindow;
+  /** Something that did not stop the rollback but someone should know. */
+  readonly warning?: string;
   /** Next event sequence number. */
   readonly seq: number;
 }
 
 export interface RollbackState {
   readonly run: RunContext;
-  readonly cursor: Cursor;
+  readonly cursor: RunCursor;
   /** Set by a Catch when a step failed. */
   readonly error?: { readonly Error: string; readonly Cause: string };
   readonly rollback?: RollbackProgress;
@@ -50,38 +63,85 @@ export function rollbackReason(state: Pick<RollbackState, 'cursor' | 'error' | '
 }
 
 /**
- * Rollback: put traffic back on stable. Immediate mode goes to 0% at once; gradual mode steps down the
- * plan's weights, one call per step, with the workflow holding in between. Each weight is verified.
+ * Rollback: put traffic back on stable, then clean up. If the promotion had started putting the new image on stable,
+ * the previous image goes back on it first. Immediate mode moves all traffic at once; gradual mode steps down the
+ * plan's weights, one call per step. With a workload, stable's targets must pass the health gate before the canary
+ * is scaled to zero. One step per call; the workflow waits between calls. Every weight is verified.
  */
 export async function rollback(deps: Deps, state: RollbackState): Promise<RollbackProgress> {
   const { run, cursor } = state;
-  const at = deps.now().toISOString();
+  const now = deps.now();
+  const at = now.toISOString();
   const reason = rollbackReason(state);
+  const workload = deps.workloadFor(run.workload);
+  const router = deps.routerFor(run.traffic);
+  const timing = rolloutTiming(run.workload);
   let seq = state.rollback?.seq ?? cursor.seq;
-  const current = state.rollback?.weight ?? cursor.weight;
-  const target = run.plan.rollback.mode === 'immediate' ? 0 : (nextRollbackWeight(run.plan, current) ?? 0);
+  const record = async (type: 'rollback-started' | 'rollback-step' | 'rolled-back' | 'workload', message: string, weight?: number) =>
+    deps.runLog.appendEvent({
+      runId: run.runId,
+      seq: seq++,
+      at,
+      type,
+      stepIndex: cursor.stepIndex,
+      ...(weight !== undefined && { weight }),
+      ...(type === 'rollback-started' && { decision: { action: 'rollback' as const, reason } }),
+      message,
+    });
 
-  if (!state.rollback) {
-    await deps.runLog.appendEvent({ runId: run.runId, seq: seq++, at, type: 'rollback-started', stepIndex: cursor.stepIndex, weight: current, decision: { action: 'rollback', reason }, message: reason.message });
-  }
-  const weights = await deps.routerFor(run.traffic).setWeights(target);
-  const complete = weights.canary === 0;
-  await deps.runLog.appendEvent({
-    runId: run.runId,
-    seq: seq++,
-    at,
-    type: complete ? 'rolled-back' : 'rollback-step',
-    stepIndex: cursor.stepIndex,
-    weight: weights.canary,
-    message: complete ? `all traffic back on stable (${reason.message})` : `rolling back: canary ${formatNumber(weights.canary)}%`,
-  });
-  return {
-    startedAt: state.rollback?.startedAt ?? at,
+  let p: RollbackProgress = state.rollback ?? {
+    startedAt: at,
     reason,
-    weight: weights.canary,
-    complete,
-    ...(complete && { completedAt: at }),
+    // From the promotion on, stable may be getting the new image (even when the failed call recorded nothing):
+    // putting the previous image back is idempotent, so do it whenever the run reached promotion.
+    phase: workload && run.previousImage && (cursor.decision?.action === 'promote' || cursor.promotion) ? 'restore-stable' : 'weights',
+    weight: cursor.weight,
+    complete: false,
     waitSeconds: run.plan.rollback.stepHoldSeconds,
     seq,
   };
+  if (!state.rollback) await record('rollback-started', reason.message, cursor.weight);
+  const progress = (changes: Partial<RollbackProgress>): RollbackProgress => ({ ...p, ...changes, seq });
+
+  if (workload && run.previousImage && p.phase === 'restore-stable') {
+    const status = await workload.promoteStable(run.previousImage);
+    await record('workload', `putting ${run.previousImage} back on ${workload.describe('stable')}: ${status.detail}`);
+    p = progress({ phase: 'await-stable', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
+  }
+  if (workload && run.previousImage && p.phase === 'await-stable') {
+    const status = await workload.stableStatus(run.previousImage, p.window);
+    if (!status.ready) return progress({ waitSeconds: timing.pollSeconds });
+    await record('workload', `${workload.describe('stable')} runs ${run.previousImage} again: ${status.detail}`);
+    p = progress({ phase: 'weights' });
+  }
+  if (p.phase === 'weights') {
+    const target = run.plan.rollback.mode === 'immediate' ? 0 : (nextRollbackWeight(run.plan, p.weight) ?? 0);
+    const weights = await router.setWeights(target);
+    if (weights.canary > 0) {
+      await record('rollback-step', `rolling back: canary ${formatNumber(weights.canary)}%`, weights.canary);
+      return progress({ weight: weights.canary, waitSeconds: run.plan.rollback.stepHoldSeconds });
+    }
+    await record('rolled-back', `all traffic back on stable (${reason.message})`, 0);
+    p = progress({ weight: 0, restoredAt: at, phase: workload ? 'health-gate' : 'done', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
+  }
+  if (workload && p.phase === 'health-gate') {
+    const health = await router.healthOf('stable');
+    const expired = now.getTime() > Date.parse(p.window?.deadline ?? at);
+    if (!health.ready && !expired) return progress({ waitSeconds: timing.pollSeconds });
+    // Past the deadline the canary goes anyway: it takes no traffic, and stable's health is not its to fix.
+    if (!health.ready) p = progress({ warning: `stable was still not healthy when the canary was scaled down: ${health.detail}` });
+    p = progress({ phase: 'scale-down' });
+  }
+  if (workload && p.phase === 'scale-down') {
+    try {
+      const status = await workload.scaleDownCanary();
+      await record('workload', `${workload.describe('canary')} scaled down: ${status.detail}`);
+    } catch (error) {
+      const warning = `the canary could not be scaled down: ${describeError(error).message}`;
+      await record('workload', warning);
+      p = progress({ warning: p.warning ? `${p.warning}; ${warning}` : warning });
+    }
+    p = progress({ phase: 'done' });
+  }
+  return progress({ complete: p.phase === 'done', ...(p.phase === 'done' && { completedAt: at }) });
 }

@@ -76,7 +76,15 @@ export async function safetyNet(deps: Deps, change: ExecutionStatusChange): Prom
     const before = await router.getWeights();
     const after = before.canary > 0 ? await router.setWeights(0) : before;
     const shifted = before.canary > 0;
-    const reason = shifted ? `${why}: traffic restored to stable (canary was at ${formatNumber(before.canary)}%)` : `${why}: no traffic had shifted`;
+    let reason = shifted ? `${why}: traffic restored to stable (canary was at ${formatNumber(before.canary)}%)` : `${why}: no traffic had shifted`;
+    // The canary takes no traffic now; scaling it down is cleanup, and a failure there is said, not fatal.
+    const workload = record.workload ? deps.workloadFor(record.workload) : undefined;
+    if (workload) {
+      reason += await workload.scaleDownCanary().then(
+        () => `; ${workload.describe('canary')} scaled down`,
+        (error: unknown) => `; ${workload.describe('canary')} could not be scaled down: ${describeError(error).message}`,
+      );
+    }
     await deps.runLog.appendEvent({ runId, seq: nextSeq(events), at, type: 'safety-net', weight: after.canary, message: reason });
     await deps.runLog.finishRun(runId, record.service, { outcome: 'aborted', endedAt: at, reason });
     await notify('aborted', `${record.service}: ${reason}`);

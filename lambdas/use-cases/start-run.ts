@@ -3,7 +3,8 @@ import { parseExecutionInput } from '../domain/execution-input';
 import { resolvePlan } from '../domain/plan';
 import { conventionsOf, parseServiceConfig, type ServiceConfig } from '../domain/service-config';
 import { initialCursor, type Cursor } from '../domain/decision';
-import type { RunContext, RunMetrics, RunRecord, RunTraffic } from '../domain/run';
+import type { RunContext, RunMetrics, RunRecord } from '../domain/run';
+import { describeTraffic, runTraffic, type RunTraffic } from '../domain/traffic';
 import { formatNumber } from '../domain/judge';
 import { notificationRun, notifySafely, type Deps } from './deps';
 
@@ -34,20 +35,20 @@ async function loadConfig(deps: Deps, service: string): Promise<ServiceConfig> {
 }
 
 /**
- * Which registered target is stable for this run: the one serving all traffic now. With workload `none`
- * a promotion leaves the new version on the registered canary, so the next run starts from there (blue/green).
+ * Which registered target is stable for this run: the one serving all traffic now. With workload `none` a promotion
+ * leaves the new version on the registered canary, so the next run starts from there (blue/green).
  */
 async function resolveTraffic(deps: Deps, config: ServiceConfig): Promise<RunTraffic> {
-  const t = config.traffic;
-  const registered: RunTraffic = { kind: 'alb', listenerArn: t.listenerArn, ...(t.ruleArn && { ruleArn: t.ruleArn }), stableTargetGroupArn: t.stableTargetGroupArn, canaryTargetGroupArn: t.canaryTargetGroupArn, swapped: false };
+  const registered = runTraffic(config.traffic, false)!;
   const weights = await deps.routerFor(registered).getWeights();
   if (weights.canary === 0) return registered;
-  if (weights.canary === 100 && config.workload.kind === 'none') {
-    return { ...registered, stableTargetGroupArn: t.canaryTargetGroupArn, canaryTargetGroupArn: t.stableTargetGroupArn, swapped: true };
-  }
+  const traded = weights.canary === 100 && config.workload.kind === 'none' ? runTraffic(config.traffic, true) : undefined;
+  if (traded) return traded;
   throw new TrafficNotSettledError(
-    `traffic of '${config.name}' is split (${formatNumber(weights.stable)}% on ${t.stableTargetGroupArn}, ${formatNumber(weights.canary)}% on ${t.canaryTargetGroupArn}): ` +
-      'a previous rollout did not finish cleanly; put all traffic on one version before starting another',
+    `traffic of '${config.name}' is not all on stable (${describeTraffic(config.traffic)}: ${formatNumber(weights.stable)}% stable, ${formatNumber(weights.canary)}% canary): ` +
+      (weights.canary === 100
+        ? 'with a workload, or with an NGINX canary Ingress, stable must serve all traffic at start; set the canary weight back to 0'
+        : 'a previous rollout did not finish cleanly; put all traffic on one version before starting another'),
   );
 }
 
@@ -80,6 +81,14 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
   const lock = await deps.runLog.getLock(input.service);
   if (lock && lock.runId !== request.runId) throw new RolloutInProgressError(input.service, lock.runId, lock.since);
   const traffic = await resolveTraffic(deps, config);
+  // With a workload, stable must be healthy at start: it is what a rollback falls back to. Its image is the one to restore.
+  const workload = deps.workloadFor(config.workload);
+  let previousImage: string | undefined;
+  if (workload) {
+    const stable = await workload.isHealthy('stable');
+    if (!stable.ready) throw new TrafficNotSettledError(`${workload.describe('stable')} is not healthy, so nothing could be rolled back to: ${stable.detail}`);
+    previousImage = stable.image;
+  }
 
   const run: RunContext = {
     runId: request.runId,
@@ -94,6 +103,7 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
     metrics: resolveMetrics(config, traffic.swapped),
     workload: config.workload,
     notifications: config.notifications,
+    ...(previousImage && { previousImage }),
   };
   const record: RunRecord = {
     runId: run.runId,
@@ -109,6 +119,7 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
     plan,
     traffic,
     notifications: config.notifications,
+    workload: config.workload,
   };
   await deps.runLog.startRun(record);
   try {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { WORKFLOW_HANDLERS, substitutionName, type HandlerEntry } from '../../lambdas/handlers/catalog';
 import { handler as start } from '../../lambdas/handlers/start';
+import { handler as prepare } from '../../lambdas/handlers/prepare';
 import { handler as setWeight } from '../../lambdas/handlers/set-weight';
 import { handler as analyze } from '../../lambdas/handlers/analyze';
 import { handler as promote } from '../../lambdas/handlers/promote';
@@ -24,6 +25,7 @@ type JsonHandler = (input: never) => Promise<unknown>;
 // The same handler modules the CDK functions are built from, keyed by the catalog's file names.
 const MODULES: Record<string, JsonHandler> = {
   start,
+  prepare,
   'set-weight': setWeight,
   analyze,
   promote,

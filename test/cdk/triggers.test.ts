@@ -11,7 +11,8 @@ import { handler as ecrTrigger } from '../../lambdas/handlers/ecr-trigger';
 import { parseExecutionInput } from '../../lambdas/domain/execution-input';
 import { executionInputJsonSchema } from '../../lambdas/domain/execution-input-schema';
 
-const noBundling = { context: { 'aws:cdk:bundling-stacks': [] } };
+// No bundling and no CloudFormation WASM check in unit tests (cdk synth in CI runs both).
+const noBundling = { context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false };
 const ARN = (kind: string, name: string) => `arn:aws:elasticloadbalancing:eu-west-1:123456789012:${kind}/${name}`;
 const service = {
   name: 'payments-api',

@@ -237,7 +237,7 @@ describe('service lock and traffic precondition', () => {
     const result = await env.run({ service: svc.name, image: IMAGE });
 
     expect(result).toMatchObject({ status: 'FAILED', error: 'TrafficNotSettledError' });
-    expect(result.cause).toContain("traffic of 'split-api' is split (95% on");
+    expect(result.cause).toMatch(/^traffic of 'split-api' is not all on stable \(listener arn:\S+: 95% stable, 5% canary\): a previous rollout did not finish cleanly/);
     expect(modifyCalls().length).toBe(writes);
     expect(svc.canaryShare()).toBe(5);
     expect(await env.runLog.getLock(svc.name)).toBeUndefined();

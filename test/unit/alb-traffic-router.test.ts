@@ -19,7 +19,7 @@ import {
   TransientError,
   WeightVerificationError,
 } from '../../lambdas/domain/errors';
-import type { RunTraffic } from '../../lambdas/domain/run';
+import type { AlbRunTraffic as RunTraffic } from '../../lambdas/domain/traffic';
 
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012';
 const LISTENER = `${ARN}:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2`;

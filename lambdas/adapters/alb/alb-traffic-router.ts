@@ -1,15 +1,16 @@
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTargetHealthCommand,
   ModifyListenerCommand,
   ModifyRuleCommand,
   type Action,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RouteNotFoundError, RouterError, WeightVerificationError } from '../../domain/errors';
-import type { RunTraffic } from '../../domain/run';
+import type { AlbRunTraffic } from '../../domain/traffic';
 import { fromAlbWeights, sameWeights, toAlbWeights, weightsFor, type Weights } from '../../domain/weights';
-import type { TrafficRouter } from '../../ports/traffic-router';
+import type { TargetHealth, TrafficRouter } from '../../ports/traffic-router';
 import { translateElbError } from './elb-errors';
 
 /** Target-group weights on the ALB 0–999 scale. */
@@ -35,7 +36,7 @@ export class AlbTrafficRouter implements TrafficRouter {
 
   constructor(
     private readonly client: ElasticLoadBalancingV2Client,
-    private readonly traffic: RunTraffic,
+    private readonly traffic: AlbRunTraffic,
   ) {}
 
   /** Reads the forward action of the listener (or rule) and returns the canary share it applies. */
@@ -61,6 +62,24 @@ export class AlbTrafficRouter implements TrafficRouter {
       );
     }
     return after.weights;
+  }
+
+  /**
+   * DescribeTargetHealth of the role's target group: ready when it has targets and every one that is not being
+   * drained is healthy (a flip that races target registration gives users 503s).
+   */
+  async healthOf(role: 'stable' | 'canary'): Promise<TargetHealth> {
+    const arn = role === 'stable' ? this.traffic.stableTargetGroupArn : this.traffic.canaryTargetGroupArn;
+    const out = await this.call('DescribeTargetHealth', () => this.client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })));
+    const serving = (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State !== 'draining');
+    const healthy = serving.filter((t) => t.TargetHealth?.State === 'healthy').length;
+    const states = serving.map((t) => `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? ''} ${t.TargetHealth?.State ?? 'unknown'}`).join(', ');
+    return {
+      ready: serving.length > 0 && healthy === serving.length,
+      healthy,
+      total: serving.length,
+      detail: `${role} target group ${arn}: ${healthy}/${serving.length} targets healthy${states ? ` (${states})` : ''}`,
+    };
   }
 
   /** The `aws elbv2 modify-listener` / `modify-rule` command that puts 100% of traffic on stable. */

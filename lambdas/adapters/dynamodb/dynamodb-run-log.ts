@@ -72,6 +72,7 @@ const RUN_FIELDS: Readonly<Record<keyof RunRecord, FieldKind>> = {
   plan: 'json',
   traffic: 'json',
   notifications: 'json',
+  workload: 'json',
 };
 
 const EVENT_FIELDS: Readonly<Record<keyof RunEvent, FieldKind>> = {

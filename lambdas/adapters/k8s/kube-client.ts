@@ -12,7 +12,7 @@ import {
 import type { z } from 'zod';
 import { renderPath } from '../../domain/validation';
 import { sameWeights, weightsFor, type Weights } from '../../domain/weights';
-import type { TrafficRouter } from '../../ports/traffic-router';
+import type { TargetHealth, TrafficRouter } from '../../ports/traffic-router';
 
 /**
  * A minimal Kubernetes API client for the resources the engine touches: GET, JSON Patch
@@ -384,6 +384,11 @@ export abstract class KubeWeightRouter<V extends RouteView> implements TrafficRo
       );
     }
     return target;
+  }
+
+  /** Meshes route to Services: whether their pods can take traffic is the workload's readiness, checked before any flip. */
+  async healthOf(role: 'stable' | 'canary'): Promise<TargetHealth> {
+    return { ready: true, healthy: 0, total: 0, detail: `the ${role} Service's readiness is its Deployment's (checked by the workload)` };
   }
 
   /** The `kubectl patch` that puts 100% on stable, on the indices of the last read (or the usual layout before any). */
