@@ -43,7 +43,7 @@ const statements = Object.entries(template.findResources('AWS::IAM::Policy')).fl
 );
 /** A resource as text, with the partition token read as `aws`. */
 const render = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(render);
+  if (Array.isArray(value)) return (value as unknown[]).map(render);
   const join = (value as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
   if (join) return join[1].map((part) => (typeof part === 'string' ? part : (part as { Ref?: string }).Ref === 'AWS::Partition' ? 'aws' : JSON.stringify(part))).join(join[0]);
   return value;
