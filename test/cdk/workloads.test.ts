@@ -49,7 +49,7 @@ const render = (value: unknown): unknown => {
   return value;
 };
 const withSid = (sid: string) => statements.filter((s) => s.Sid === sid).map((s) => ({ ...s, Resource: render(s.Resource) }));
-const roleOf = (step: string) => expect.stringContaining(`${step}Role`);
+const roleOf = (step: string): unknown => expect.stringContaining(`${step}Role`);
 
 describe('ECS workloads', () => {
   it('describe and update only the two registered services, from the steps that need them', () => {
