@@ -1,6 +1,6 @@
 import type { DecisionReason } from '../domain/decision';
 import type { RunCursor } from './progress';
-import type { Outcome, RunContext } from '../domain/run';
+import type { Outcome, RunContext, RunRecord } from '../domain/run';
 import { errorMessage, rollbackReason, type RollbackProgress } from './rollback';
 import type { NotificationKind } from '../ports/notifier';
 import { notificationRun, notifySafely, type Deps } from './deps';
@@ -14,21 +14,14 @@ export interface FinishState {
   readonly rollbackError?: { readonly Error: string; readonly Cause: string };
 }
 
-/** The run's result: the workflow's output, and the Choice that ends it reads `outcome`. */
-export interface FinishResult {
-  readonly runId: string;
-  readonly service: string;
-  readonly image: string;
+/** The run's result: the workflow's output, and the Choice that ends it reads `outcome`. The record's own fields. */
+export type FinishResult = Pick<
+  RunRecord,
+  'runId' | 'service' | 'image' | 'stageReached' | 'triggerCheck' | 'triggerValue' | 'thresholdMin' | 'thresholdMax' | 'timeToRollbackSeconds' | 'manualCommand'
+> & {
   readonly outcome: Exclude<Outcome, 'running' | 'aborted'>;
   readonly reason: string;
-  readonly stageReached: number;
-  readonly triggerCheck?: string;
-  readonly triggerValue?: number | null;
-  readonly thresholdMin?: number;
-  readonly thresholdMax?: number;
-  readonly timeToRollbackSeconds?: number;
-  readonly manualCommand?: string;
-}
+};
 
 const seconds = (from: string, to: string) => Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 100) / 10);
 

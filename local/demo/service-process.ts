@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { stopChild, trackChild } from '../process/children';
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,9 +16,6 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 3_000;
 const STDERR_TAIL_CHARS = 4_000;
 
-/** Every service child this process started, killed on exit if still running. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 export interface ServiceProcess {
   readonly role: Role;
@@ -48,7 +46,7 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, DEMO_SERVICE_CONFIG: JSON.stringify({ service: options.service, role: options.role, profile: profileToJson(options.profile) }) },
   });
-  track(child);
+  trackChild(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -75,7 +73,7 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
       });
     });
   } catch (error) {
-    await kill(child);
+    await stopChild(child, STOP_TIMEOUT_MS);
     throw error;
   }
   // The IPC channel stays open for the child's sake (it exits when it closes) but must not keep this process alive.
@@ -104,26 +102,7 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
       if (!response.ok) throw new Error(`the ${options.role} service refused the profile: ${await response.text()}`);
       await response.body?.cancel();
     },
-    stop: () => kill(child),
+    stop: () => stopChild(child, STOP_TIMEOUT_MS),
   };
 }
 
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of running) c.kill('SIGKILL');
-    });
-  }
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}

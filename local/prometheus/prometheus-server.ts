@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { stopChild, trackChild } from '../process/children';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -44,8 +45,6 @@ const POLL_MS = 100;
 const LOG_TAIL_LINES = 30;
 
 /** Every server this process started, so that none outlives it if a test forgets stop(). */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /** Starts Prometheus scraping `targets` and resolves when it answers /-/ready. */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
@@ -80,7 +79,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       ...(options.extraArgs ?? []),
     ];
     const child = await spawnLogged(binary, args, logFile);
-    track(child);
+    trackChild(child);
     try {
       await waitUntilReady(url, child, options.startTimeoutMs ?? 30_000);
       // Another test's server may have taken the port first and be the one answering /-/ready.
@@ -88,7 +87,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       return handle(url, child, dir, options.targets.length);
     } catch (error) {
       lastError = error;
-      await kill(child);
+      await stopChild(child);
       const log = await tail(logFile);
       if (!(error instanceof PortTakenError) && !/address already in use/i.test(log)) {
         await rm(dir, { recursive: true, force: true });
@@ -134,7 +133,7 @@ function handle(url: string, child: ChildProcess, dir: string, targetCount: numb
     url,
     stop: () => {
       stopped ??= (async () => {
-        await kill(child);
+        await stopChild(child);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
@@ -244,25 +243,6 @@ async function waitForSeries(url: string, promql: string, timeoutMs: number): Pr
   throw new Error(`no series for '${promql}' within ${timeoutMs} ms (${last})`);
 }
 
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of running) c.kill('SIGKILL');
-    });
-  }
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function tail(file: string): Promise<string> {
   try {
