@@ -1,3 +1,4 @@
+import { NETWORK_ERROR_CODES } from '../network-errors';
 import {
   CanaryError,
   RouteNotFoundError,
@@ -58,12 +59,7 @@ const TRANSIENT = new Set([
   'RequestTimeout',
   'PriorRequestNotComplete',
   'TimeoutError',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
+  ...NETWORK_ERROR_CODES,
 ]);
 
 function field(value: unknown, key: string): unknown {

@@ -1,4 +1,5 @@
 import { ThrottlingError, TransientError } from '../../domain/errors';
+import { NETWORK_ERROR_CODES } from '../network-errors';
 
 /**
  * SDK errors the DynamoDB adapter knows, translated into the domain hierarchy so that the ASL Retry can match
@@ -19,7 +20,6 @@ const TRANSIENT_NAMES = new Set([
   'TransactionInProgressException',
 ]);
 // Socket-level failures of the HTTP handler: the request may not have reached DynamoDB, a retry may succeed.
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 // Codes of TransactionCanceledException.CancellationReasons[].Code.
 const THROTTLING_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 const TRANSIENT_REASONS = new Set(['TransactionConflict']);
@@ -66,7 +66,7 @@ export function translateDynamoDbError(error: unknown, action: string): unknown 
     return error;
   }
   if (THROTTLING_NAMES.has(error.name)) return new ThrottlingError(describe('throttled'), { cause: error });
-  if (TRANSIENT_NAMES.has(error.name) || (typeof code === 'string' && NETWORK_CODES.has(code))) {
+  if (TRANSIENT_NAMES.has(error.name) || (typeof code === 'string' && NETWORK_ERROR_CODES.has(code))) {
     return new TransientError(describe('failed transiently'), { cause: error });
   }
   if (($metadata?.httpStatusCode ?? 0) >= 500) return new TransientError(describe('answered a server error'), { cause: error });

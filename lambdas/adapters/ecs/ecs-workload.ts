@@ -1,3 +1,4 @@
+import { NETWORK_ERROR_CODES } from '../network-errors';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -283,7 +284,7 @@ export function registrationCopy(taskDefinition: TaskDefinition, tags: readonly 
 }
 
 const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const TRANSIENT = new Set(['ServerException', 'InternalFailure', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+const TRANSIENT = new Set(['ServerException', 'InternalFailure', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError', ...NETWORK_ERROR_CODES]);
 const NOT_AUTHORIZED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredTokenException', 'ExpiredToken', 'SignatureDoesNotMatch']);
 const REFUSED = new Set([
   'ClientException',

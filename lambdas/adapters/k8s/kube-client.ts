@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { NETWORK_ERROR_CODES } from '../network-errors';
 import {
   CanaryError,
   ConfigurationError,
@@ -89,21 +90,6 @@ const TLS_CODES = new Set([
 /** How the API server words a JSON Patch that does not apply to the stored object (kubectl shows the first part). */
 const PATCH_NOT_APPLICABLE = /rejected our request due to an error in our request|testing value|test operation|test failed/i;
 
-/** Faults of the network or the server, not of the request. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
 
 /** A fixed token (tests, or a service-account token read elsewhere); invalidating it changes nothing. */
 export function staticToken(token: string): BearerTokenSource {
@@ -243,7 +229,7 @@ export class KubeClient implements KubeApi {
     if (code !== undefined && TLS_CODES.has(code)) {
       return new ConfigurationError(`${message}; the server's certificate is not signed by the cluster CA given (wrong CA data or wrong endpoint)`, { cause: error });
     }
-    if ((code !== undefined && NETWORK_CODES.has(code)) || isAbort(error)) {
+    if ((code !== undefined && NETWORK_ERROR_CODES.has(code)) || isAbort(error)) {
       return new TransientError(`${message}; if the cluster endpoint is private, the Lambda must run in the cluster's VPC`, { cause: error });
     }
     return error;
