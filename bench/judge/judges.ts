@@ -1,22 +1,9 @@
+import { decide, initialCursor, type Cursor } from '../../lambdas/domain/decision';
 import { judgeCheck, intervalVerdict, type Measurement } from '../../lambdas/domain/judge';
-import type { CheckSpec } from '../../lambdas/domain/plan';
-import {
-  initialSequentialState,
-  initialStableGuardState,
-  pairOf,
-  resolveSequentialConfig,
-  resolveStableGuardConfig,
-  splitAlpha,
-  stepSequentialTest,
-  stepStableGuard,
-  type CountedOutcome,
-  type IntervalCounts,
-  type SequentialTestConfig,
-  type SequentialTestState,
-  type StableGuardConfig,
-  type StableGuardState,
-} from '../../lambdas/domain/statistics';
+import { resolvePlan, type CheckSpec, type Plan } from '../../lambdas/domain/plan';
+import { isStatisticalMeasurement, judgeChecks, measuredOf, type CountedOutcome, type IntervalCounts } from '../../lambdas/domain/statistics';
 import { mannWhitneyShift } from './mann-whitney';
+import { Rng } from './rng';
 import type { Scenario } from './scenario';
 
 /**
@@ -29,13 +16,19 @@ export type BenchVerdict = 'pass' | 'fail' | 'no-data';
 export interface JudgeStep {
   readonly verdict: BenchVerdict;
   readonly rollback: boolean;
+  /** The judge's own plan promotes now (the engine's decide()); the run ends promoted. */
+  readonly promote?: boolean;
   /** Ours only: the canary is proven within tolerance on every canary check. */
   readonly provenHealthy?: boolean;
+  /** Ours only: the data do not yet rule out the regression size a step must be able to detect (the power hold). */
+  readonly underpowered?: boolean;
+  /** The canary weight the judge's own plan runs the next interval at (ours: the engine's steps); unset: the bench's holds. */
+  readonly weight?: number;
 }
 
 export interface JudgeRun {
-  /** Judges interval `index` (0-based) of the scenario. */
-  step(index: number): JudgeStep;
+  /** Judges interval `index` (0-based): the scenario's counts at the canary weight the run is at (see run.ts). */
+  step(index: number, interval: IntervalCounts): JudgeStep;
 }
 
 export interface BenchJudge {
@@ -45,11 +38,6 @@ export interface BenchJudge {
 }
 
 const OUTCOMES: readonly CountedOutcome[] = ['errors', 'slow'];
-
-/** The SLO of an outcome as a proportion: the error rate, or 1 − the latency quantile for slow requests. */
-export function sloOf(scenario: Scenario, outcome: CountedOutcome): number {
-  return outcome === 'errors' ? scenario.slo.errorRate : 1 - scenario.slo.latencyQuantile;
-}
 
 const toBench = (v: Measurement['verdict']): BenchVerdict => (v === 'error' ? 'no-data' : v);
 
@@ -64,14 +52,16 @@ function thresholdJudge(name: string, description: string, window: number, limit
     description,
     start(scenario) {
       const checks: Record<CountedOutcome, CheckSpec> = {
-        errors: { name: 'error-rate', query: '-', samplesQuery: '-', minSamples: 20, max: scenario.slo.errorRate },
-        slow: { name: 'latency', query: '-', samplesQuery: '-', minSamples: 20, max: 1 - scenario.slo.latencyQuantile },
+        errors: { name: 'error-rate', judge: 'threshold', query: '-', samplesQuery: '-', minSamples: 20, max: scenario.slo.errorRate },
+        slow: { name: 'latency', judge: 'threshold', query: '-', samplesQuery: '-', minSamples: 20, max: 1 - scenario.slo.latencyQuantile },
       };
       let consecutive = 0;
       let total = 0;
+      const seen: IntervalCounts[] = [];
       return {
-        step(index) {
-          const recent = scenario.intervals.slice(Math.max(0, index - window + 1), index + 1);
+        step(_index, interval) {
+          seen.push(interval);
+          const recent = seen.slice(-window);
           const requests = recent.reduce((s, i) => s + i.canary.requests, 0);
           const measurements = OUTCOMES.map((outcome) => {
             const bad = recent.reduce((s, i) => s + i.canary[outcome], 0);
@@ -104,12 +94,12 @@ function mannWhitneyJudge(): BenchJudge {
   return {
     name: 'mann-whitney',
     description: 'Kayenta-like: Mann–Whitney on per-interval ratio series, 98% confidence, ±25% tolerance',
-    start(scenario) {
+    start() {
+      const seen: IntervalCounts[] = [];
       return {
-        step(index) {
-          const current = scenario.intervals[index];
+        step(_index, current) {
+          seen.push(current);
           if (current.canary.requests === 0) return { verdict: 'no-data', rollback: false };
-          const seen = scenario.intervals.slice(0, index + 1);
           const high = OUTCOMES.some((outcome) => {
             const x = seen.map((i) => ratio(i, 'canary', outcome)).filter((v): v is number => v !== null);
             const y = seen.map((i) => ratio(i, 'stable', outcome)).filter((v): v is number => v !== null);
@@ -127,71 +117,97 @@ function mannWhitneyJudge(): BenchJudge {
   };
 }
 
-/** The configuration `ours` runs with: per outcome, canary against stable, and the stable guard. */
-export interface OursSettings {
-  /** False-rollback rate of the whole rollout, split across the four sequential checks. */
-  readonly alpha: number;
-  /** Share of alpha given to the two stable guards together (the rest goes to the two canary checks). */
-  readonly guardShare: number;
-  readonly maxRatio: number;
-  /** Tolerated increase as a multiple of the SLO; null: no increase axis (the ratio alone is the tolerance). */
-  readonly maxIncreaseOfSlo: number | null;
-  readonly minSamples: number;
-  readonly fastAbortFactor: number;
-  readonly guardSustainIntervals: number;
+/** The canary weights the scenarios were generated at: the first third of the intervals at 5%, the rest at 25%. */
+export function generatedWeights(intervals: number): number[] {
+  const first = Math.max(1, Math.ceil(intervals / 3));
+  return Array.from({ length: intervals }, (_, i) => (i < first ? 5 : 25));
 }
 
-export const OURS_DEFAULTS: OursSettings = {
-  alpha: 0.01,
-  guardShare: 0.2,
-  maxRatio: 1.5,
-  maxIncreaseOfSlo: null,
-  minSamples: 50,
-  fastAbortFactor: 5,
-  guardSustainIntervals: 3,
-};
+const round9 = (v: number) => Math.round(v * 1e9) / 1e9;
 
-/** The sequential judge (lambdas/domain/statistics) with the stable guard; a fail rolls back at once. */
-export function oursJudge(settings: OursSettings = OURS_DEFAULTS): BenchJudge {
+/** Where the engine's power hold applies (plan.analysis.powerHold). */
+export type PowerHold = Plan['analysis']['powerHold'];
+
+/**
+ * The plan `ours` runs a scenario with: the engine's default plan (its checks, limits and α), with the scenario's
+ * SLOs, and steps laid over the scenario the way the generator laid its weights (5% for the first third, then 25%).
+ */
+export function benchPlan(scenario: Scenario, powerHold: PowerHold = 'promotion'): Plan {
+  const n = scenario.intervals.length;
+  const first = Math.max(1, Math.ceil(n / 3));
+  return resolvePlan({
+    steps: [{ weight: 5, holdSeconds: first * 60 }, { weight: 25, holdSeconds: Math.max(1, n - first) * 60 }, { weight: 100 }],
+    analysis: { powerHold },
+    checks: [
+      { name: 'error-rate', max: scenario.slo.errorRate },
+      { name: 'latency-p99', max: scenario.slo.latencyThresholdSeconds, slo: round9(1 - scenario.slo.latencyQuantile) },
+    ],
+  });
+}
+
+/** FNV-1a of a scenario's name: the seed of its thinning, so that every run of the benchmark thins alike. */
+export function seedOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The interval as it would have been with the canary at `weight` rather than the `generated` weight: each canary
+ * request is kept with probability weight/generated (its bad requests alike), and the others are served by the
+ * stable version at the stable's rates of that interval. Only ever thins (a judge never runs ahead of the generator).
+ */
+export function atWeight(interval: IntervalCounts, weight: number, generated: number, rng: Rng): IntervalCounts {
+  if (weight >= generated || interval.canary.requests === 0) return interval;
+  const { canary, stable } = interval;
+  const requests = rng.binomial(canary.requests, weight / generated);
+  const keep = requests / canary.requests;
+  const moved = canary.requests - requests;
+  const stableShare = (bad: number) => (stable.requests > 0 ? bad / stable.requests : 0);
+  return {
+    canary: { requests, errors: Math.min(requests, rng.binomial(canary.errors, keep)), slow: Math.min(requests, rng.binomial(canary.slow, keep)) },
+    stable: {
+      requests: stable.requests + moved,
+      errors: stable.errors + rng.binomial(moved, stableShare(stable.errors)),
+      slow: stable.slow + rng.binomial(moved, stableShare(stable.slow)),
+    },
+  };
+}
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+
+/**
+ * Ours: exactly the engine. Each interval goes through `judgeChecks` (the analyze step's judging: the sequential
+ * tests, the stable guards, with their state carried between intervals as in the cursor) and `decide` (the
+ * engine's decision: immediate rollbacks, limits, holds, the power hold), on `benchPlan`. The run follows decide's
+ * steps: while it holds at 5% past the generator's first third, run.ts thins the canary's counts to 5% (`atWeight`).
+ */
+export function oursJudge(powerHold: PowerHold = 'promotion'): BenchJudge {
   return {
     name: 'ours',
-    description:
-      `sequential mSPRT (α ${settings.alpha}/rollout, ratio ≤ ${settings.maxRatio}` +
-      `${settings.maxIncreaseOfSlo === null ? '' : ` and increase ≤ ${settings.maxIncreaseOfSlo}×SLO`}, fast abort ${settings.fastAbortFactor}×SLO) + stable guard`,
+    description: 'the engine: default plan (sequential error-rate and latency vs stable, stable guards, power hold), judgeChecks + decide',
     start(scenario) {
-      const testAlpha = splitAlpha(settings.alpha * (1 - settings.guardShare), OUTCOMES.length);
-      const guardAlpha = splitAlpha(settings.alpha * settings.guardShare, OUTCOMES.length);
-      const configs = {} as Record<CountedOutcome, { test: SequentialTestConfig; guard: StableGuardConfig }>;
-      const states = {} as Record<CountedOutcome, { test: SequentialTestState; guard: StableGuardState }>;
-      for (const outcome of OUTCOMES) {
-        const slo = sloOf(scenario, outcome);
-        const test = resolveSequentialConfig({
-          alpha: testAlpha,
-          slo,
-          maxRatio: settings.maxRatio,
-          ...(settings.maxIncreaseOfSlo !== null && { maxIncrease: settings.maxIncreaseOfSlo * slo }),
-          minSamples: settings.minSamples,
-          fastAbortFactor: settings.fastAbortFactor,
-        });
-        const guard = resolveStableGuardConfig({ alpha: guardAlpha, slo, sustainIntervals: settings.guardSustainIntervals, horizonIntervals: scenario.intervals.length });
-        configs[outcome] = { test, guard };
-        states[outcome] = { test: initialSequentialState(test), guard: initialStableGuardState() };
-      }
+      const plan = benchPlan(scenario, powerHold);
+      let cursor: Cursor = { ...initialCursor(plan), weight: plan.steps[0].weight };
       return {
-        step(index) {
-          const interval = scenario.intervals[index];
-          const verdicts: BenchVerdict[] = [];
-          let healthy = true;
-          for (const outcome of OUTCOMES) {
-            const pair = pairOf(interval, outcome);
-            const test = stepSequentialTest(configs[outcome].test, states[outcome].test, pair);
-            const guard = stepStableGuard(configs[outcome].guard, states[outcome].guard, pair.stable);
-            states[outcome] = { test: test.state, guard: guard.state };
-            verdicts.push(toBench(test.verdict), toBench(guard.verdict));
-            healthy &&= test.provenHealthy;
-          }
-          const verdict: BenchVerdict = verdicts.includes('fail') ? 'fail' : verdicts.includes('no-data') ? 'no-data' : 'pass';
-          return { verdict, rollback: verdict === 'fail', provenHealthy: healthy };
+        step(index, interval) {
+          const counts = measuredOf(interval, scenario.slo.latencyThresholdSeconds);
+          const judged = judgeChecks(plan, plan.checks, cursor.statistics, { counts: { kind: 'counts', counts }, queries: {} }, cursor.weight);
+          const { cursor: next, decision } = decide(plan, { ...cursor, statistics: judged.statistics }, judged.measurements, {
+            now: new Date(NOW + index * plan.analysis.intervalSeconds * 1000).toISOString(),
+          });
+          // As SetWeight does after an advance: the new step's weight.
+          cursor = decision.action === 'advance' ? { ...next, weight: plan.steps[next.stepIndex].weight } : next;
+          const statistical = judged.measurements.filter(isStatisticalMeasurement);
+          const sequential = statistical.filter((m) => m.judge === 'sequential');
+          return {
+            verdict: toBench(intervalVerdict(judged.measurements)),
+            rollback: decision.action === 'rollback',
+            promote: decision.action === 'promote',
+            provenHealthy: sequential.length > 0 && sequential.every((m) => m.reason === 'proven-healthy'),
+            underpowered: sequential.some((m) => !m.powered),
+            weight: cursor.weight,
+          };
         },
       };
     },
@@ -199,12 +215,12 @@ export function oursJudge(settings: OursSettings = OURS_DEFAULTS): BenchJudge {
 }
 
 /** Every judge of the benchmark, anchors first. */
-export function benchJudges(ours: OursSettings = OURS_DEFAULTS): BenchJudge[] {
+export function benchJudges(powerHold: PowerHold = 'promotion'): BenchJudge[] {
   return [
     thresholdJudge('static', 'engine judge, 2-interval window, rolls back on one breach', 2, { consecutive: 1 }),
     thresholdJudge('consecutive-2', 'engine judge (seed 000), 2-interval window, 2 breaches in a row', 2, { consecutive: 2 }),
     thresholdJudge('cumulative-5', 'Flagger-like: 1-interval window, 5 failed checks in all', 1, { total: 5 }),
     mannWhitneyJudge(),
-    oursJudge(ours),
+    oursJudge(powerHold),
   ];
 }

@@ -1,15 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describeError } from '../../lambdas/domain/errors';
 import { DEFAULT_SEED, FAMILY_ORDER, generateScenarios } from './generator';
-import { benchJudges } from './judges';
+import { benchJudges, type PowerHold } from './judges';
 import { comparisonTable, judgeTable, jsonLine, targetChecks } from './report';
 import { runBenchmark } from './run';
 import { parseScenarioText, type ScenarioFile } from './scenario';
 
 /**
- * `npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE]`
+ * `npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE] [--power-hold promotion|every-step]`
  * Runs the seeded scenarios (or a scenario file) through every judge in this process and prints a table
  * per judge; with --json the last line of stdout is the summary JSON. --emit writes the scenarios used.
+ * --power-hold runs ours with that plan.analysis.powerHold (default: the engine's default, promotion).
  * The plan semantics, the judges and the generator are described in bench/judge/README.md.
  */
 
@@ -18,13 +19,15 @@ export interface BenchArgs {
   readonly json: boolean;
   readonly seed: number;
   readonly emit?: string;
+  readonly powerHold?: PowerHold;
 }
 
 /** Parses the command line; throws with a usage line on anything unknown. */
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const usage = 'usage: npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE]';
+  const usage = 'usage: npm run bench:judge -- [--scenarios FILE] [--json] [--seed N] [--emit FILE] [--power-hold promotion|every-step]';
   let scenarios: string | undefined;
   let emit: string | undefined;
+  let powerHold: PowerHold | undefined;
   let json = false;
   let seed = DEFAULT_SEED;
   for (let i = 0; i < argv.length; i++) {
@@ -37,12 +40,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (arg === '--json') json = true;
     else if (arg === '--scenarios') scenarios = value();
     else if (arg === '--emit') emit = value();
+    else if (arg === '--power-hold') {
+      const mode = value();
+      if (mode !== 'promotion' && mode !== 'every-step') throw new Error(`--power-hold must be promotion or every-step; ${usage}`);
+      powerHold = mode;
+    }
     else if (arg === '--seed') {
       seed = Number(value());
       if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number; ${usage}`);
     } else throw new Error(`unknown argument '${arg}'; ${usage}`);
   }
-  return { json, seed, ...(scenarios !== undefined && { scenarios }), ...(emit !== undefined && { emit }) };
+  return { json, seed, ...(scenarios !== undefined && { scenarios }), ...(emit !== undefined && { emit }), ...(powerHold !== undefined && { powerHold }) };
 }
 
 /** Runs the benchmark and returns what it prints, line by line (the JSON line last with --json). */
@@ -50,8 +58,8 @@ export function bench(args: BenchArgs, read: (path: string) => string = (p) => r
   const file: ScenarioFile = args.scenarios === undefined ? generateScenarios(args.seed) : parseScenarioText(read(args.scenarios));
   if (args.emit !== undefined) writeFileSync(args.emit, `${JSON.stringify(file)}\n`);
   const started = Date.now();
-  const summaries = runBenchmark(benchJudges(), file.scenarios, FAMILY_ORDER);
-  const source = args.scenarios ?? `generated, seed ${args.seed}`;
+  const summaries = runBenchmark(benchJudges(args.powerHold), file.scenarios, FAMILY_ORDER);
+  const source = `${args.scenarios ?? `generated, seed ${args.seed}`}${args.powerHold ? `, power hold ${args.powerHold}` : ''}`;
   const lines = [`judge benchmark: ${file.scenarios.length} scenarios (${source}), ${summaries.length} judges, ${Date.now() - started} ms`, ''];
   for (const s of summaries) lines.push(judgeTable(s), '');
   lines.push('== all judges', comparisonTable(summaries), '');

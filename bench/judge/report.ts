@@ -11,9 +11,14 @@ export function severityOf(family: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** Regressions of families at or above `factor` × the SLO that were not rolled back. */
+/** Regressions of families at or above `factor` × the SLO that were not rolled back (promoted or held). */
 export function missedAtLeast(summary: JudgeSummary, factor: number): number {
   return summary.families.filter((f) => (severityOf(f.family) ?? 0) >= factor).reduce((s, f) => s + f.scenarios - f.rolledBack, 0);
+}
+
+/** Regressions of families at or above `factor` × the SLO that were promoted. */
+export function promotedAtLeast(summary: JudgeSummary, factor: number): number {
+  return summary.families.filter((f) => (severityOf(f.family) ?? 0) >= factor).reduce((s, f) => s + f.promoted, 0);
 }
 
 function familyRow(f: FamilySummary): string {
@@ -50,7 +55,8 @@ export function judgeTable(s: JudgeSummary): string {
     `== ${s.judge}: ${s.description}`,
     `healthy ${s.healthy}: false rollbacks ${s.falseRollbacks}, held (not promoted) ${s.healthyHeld}` +
       (s.judge === 'ours' ? `, promoted with the canary proven healthy ${s.provenHealthy}` : ''),
-    `regressions ${s.regressions}: missed ${s.missed} (promoted ${s.missedPromoted}), missed at ≥ 2× SLO ${missedAtLeast(s, 2)}, rolled back before the fault ${s.early}`,
+    `regressions ${s.regressions}: missed ${s.missed} (promoted ${s.missedPromoted}, held ${s.missedHeld}), missed at ≥ 2× SLO ${missedAtLeast(s, 2)} (promoted ${promotedAtLeast(s, 2)}), rolled back before the fault ${s.early}`,
+    `held for power at the end (the data could not yet detect the regression size; counted in held): ${s.heldForPower}`,
     `detection, intervals from faultFromInterval (1 = at the first bad interval): median ${s.medianDetectionIntervals ?? '-'}, p90 ${s.p90DetectionIntervals ?? '-'}; no-data holds ${s.noDataHolds}`,
     header,
     ...s.families.map(familyRow),
@@ -59,13 +65,27 @@ export function judgeTable(s: JudgeSummary): string {
 
 /** All judges side by side. */
 export function comparisonTable(summaries: readonly JudgeSummary[]): string {
-  const header = [padEnd('judge', 14), pad('false rollbacks', 15), pad('missed', 7), pad('missed ≥2×', 10), pad('median', 7), pad('p90', 5), pad('no-data holds', 13)].join(' ');
+  const header = [
+    padEnd('judge', 14),
+    pad('false rollbacks', 15),
+    pad('healthy held', 12),
+    pad('missed', 7),
+    pad('of which held', 13),
+    pad('missed ≥2×', 10),
+    pad('promoted ≥2×', 12),
+    pad('median', 7),
+    pad('p90', 5),
+    pad('no-data holds', 13),
+  ].join(' ');
   const rows = summaries.map((s) =>
     [
       padEnd(s.judge, 14),
       pad(`${s.falseRollbacks}/${s.healthy}`, 15),
+      pad(s.healthyHeld, 12),
       pad(`${s.missed}/${s.regressions}`, 7),
+      pad(s.missedHeld, 13),
       pad(missedAtLeast(s, 2), 10),
+      pad(promotedAtLeast(s, 2), 12),
       pad(s.medianDetectionIntervals, 7),
       pad(s.p90DetectionIntervals, 5),
       pad(s.noDataHolds, 13),
@@ -109,9 +129,16 @@ export function targetChecks(summaries: readonly JudgeSummary[], ours = 'ours'):
   return [
     { target: '0 false rollbacks', met: o.falseRollbacks === 0, detail: `${o.falseRollbacks} of ${o.healthy} healthy runs rolled back` },
     {
-      target: '0 missed regressions at ≥ 2× the SLO',
+      target: '0 missed regressions at ≥ 2× the SLO (missed: not rolled back by the end, promoted or held)',
       met: missedAtLeast(o, 2) === 0,
-      detail: `${missedAtLeast(o, 2)} missed${byTraffic.length > 0 ? ` (${byTraffic.join(', ')}): ${missedStrong.join(', ')}` : ''}`,
+      detail:
+        `${missedAtLeast(o, 2)} missed, ${promotedAtLeast(o, 2)} of them promoted` +
+        `${byTraffic.length > 0 ? ` (${byTraffic.join(', ')}): ${missedStrong.join(', ')}` : ''}`,
+    },
+    {
+      target: '0 regressions at ≥ 2× the SLO promoted',
+      met: promotedAtLeast(o, 2) === 0,
+      detail: `${promotedAtLeast(o, 2)} promoted; ${missedAtLeast(o, 2) - promotedAtLeast(o, 2)} ended held (not promoted, not yet rolled back)`,
     },
     speed,
   ];

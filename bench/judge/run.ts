@@ -1,14 +1,20 @@
 import { familyOf } from './generator';
-import type { BenchJudge } from './judges';
+import { atWeight, generatedWeights, seedOf, type BenchJudge } from './judges';
+import { Rng } from './rng';
 import type { Scenario } from './scenario';
 
 /**
  * The plan semantics every judge runs under (see README.md):
  * - a scenario is one rollout; its intervals are the analyses, in order; the judge sees one at a time;
  * - rollback: the judge's own rule says so, or 5 intervals in a row without data (the engine's noDataLimit);
- * - promote: the scenario ends without a rollback and at least 2/3 of its intervals passed (the holds
- *   advance only on passing intervals; the remaining third is the run's slack for holds); otherwise the
- *   run ends "held", which is not a promotion either.
+ * - promote: the judge's own plan promotes (ours: the engine's decide()), or the scenario ends without a rollback,
+ *   at least 2/3 of its intervals passed (the holds advance only on passing intervals; the remaining third is the
+ *   run's slack for holds) and the judge is not holding for power (ours: its data do not yet rule out the regression
+ *   size a step must be able to detect); otherwise the run ends "held": neither promoted nor rolled back;
+ * - weights: the scenarios were generated at 5% for the first third of the intervals, then 25%. A run is at 5% until
+ *   it has passed that many intervals (ours: until the engine's decide() advances), then at 25%; while a run is at
+ *   5% on an interval generated at 25%, the canary's counts are thinned to 5% (the rest served by stable), so a run
+ *   that holds sees the traffic it would really get. The same for every judge.
  */
 
 export const NO_DATA_LIMIT = 5;
@@ -22,6 +28,8 @@ export interface ScenarioResult {
   readonly expect: Scenario['expect'];
   readonly faultFromInterval: number | null;
   readonly outcome: RunOutcome;
+  /** Ended held while the judge still held for power (a subset of `held`). */
+  readonly heldForPower: boolean;
   /** Index of the interval whose analysis rolled back. */
   readonly rollbackAt: number | null;
   /** Intervals from the fault to the rollback, counting both: 1 = rolled back at the first bad interval. */
@@ -37,13 +45,19 @@ export interface ScenarioResult {
 /** Runs one scenario through one judge. */
 export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResult {
   const run = judge.start(scenario);
+  const generated = generatedWeights(scenario.intervals.length);
+  const firstStep = generated.filter((w) => w === generated[0]).length;
+  const rng = new Rng(seedOf(scenario.name));
+  let weight = generated[0];
   let passes = 0;
   let noDataStreak = 0;
   let noDataHolds = 0;
   let rollbackAt: number | null = null;
+  let promotedAt: number | null = null;
   let provenHealthy = false;
+  let underpowered = false;
   for (let i = 0; i < scenario.intervals.length; i++) {
-    const step = run.step(i);
+    const step = run.step(i, atWeight(scenario.intervals[i], weight, generated[i], rng));
     if (step.verdict === 'pass') {
       passes++;
       noDataStreak = 0;
@@ -52,12 +66,19 @@ export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResu
       noDataStreak++;
     } else noDataStreak = 0;
     provenHealthy = step.provenHealthy ?? false;
+    underpowered = step.underpowered ?? false;
+    weight = step.weight ?? (passes >= firstStep ? generated[generated.length - 1] : generated[0]);
     if (step.rollback || noDataStreak >= NO_DATA_LIMIT) {
       rollbackAt = i;
       break;
     }
+    if (step.promote) {
+      promotedAt = i;
+      break;
+    }
   }
-  const outcome: RunOutcome = rollbackAt !== null ? 'rollback' : passes >= Math.ceil(PASS_SHARE_TO_PROMOTE * scenario.intervals.length) ? 'promote' : 'held';
+  const enoughPasses = passes >= Math.ceil(PASS_SHARE_TO_PROMOTE * scenario.intervals.length);
+  const outcome: RunOutcome = rollbackAt !== null ? 'rollback' : promotedAt !== null || (enoughPasses && !underpowered) ? 'promote' : 'held';
   const fault = scenario.faultFromInterval;
   const early = rollbackAt !== null && fault !== null && rollbackAt < fault;
   return {
@@ -66,6 +87,7 @@ export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResu
     expect: scenario.expect,
     faultFromInterval: fault,
     outcome,
+    heldForPower: outcome === 'held' && underpowered,
     rollbackAt,
     detectionIntervals: rollbackAt !== null && fault !== null && !early ? rollbackAt - fault + 1 : null,
     early,
@@ -99,6 +121,10 @@ export interface JudgeSummary {
   /** Regressions not rolled back by the end (promoted or held). */
   readonly missed: number;
   readonly missedPromoted: number;
+  /** Regressions that ended held: not rolled back, not promoted. */
+  readonly missedHeld: number;
+  /** Runs (healthy or not) that ended held while the judge still held for power. */
+  readonly heldForPower: number;
   /** Names of the regressions missed. */
   readonly missedScenarios: readonly string[];
   readonly early: number;
@@ -157,6 +183,8 @@ export function summarise(judge: BenchJudge, results: readonly ScenarioResult[],
     regressions: regressions.length,
     missed: regressions.filter((r) => r.outcome !== 'rollback').length,
     missedPromoted: regressions.filter((r) => r.outcome === 'promote').length,
+    missedHeld: regressions.filter((r) => r.outcome === 'held').length,
+    heldForPower: results.filter((r) => r.heldForPower).length,
     missedScenarios: regressions.filter((r) => r.outcome !== 'rollback').map((r) => r.name),
     early: regressions.filter((r) => r.early).length,
     medianDetectionIntervals: median(found),

@@ -1,9 +1,32 @@
 import { finalStepIndex, holdIntervals, type Plan } from './plan';
 import { decisiveMeasurement, describeThreshold, formatNumber, intervalVerdict, type Measurement, type Verdict } from './judge';
+import {
+  describeStatisticalRollback,
+  describeUnderpowered,
+  isStatisticalMeasurement,
+  statisticalRollbackKind,
+  type SequentialMeasurement,
+  type StatisticalMeasurement,
+} from './statistics/measurement';
+import type { CountsCursor } from './statistics/counts';
+import type { StatisticsState } from './statistics/plan-checks';
 
 /**
  * The decision after each analysis. Pure: plan + cursor + measurements → next cursor + decision.
  * The cursor travels in the workflow state, so a retried step sees the same cursor and decides the same.
+ *
+ * Rules, in order:
+ * 1. A statistical measurement with `rollbackNow` rolls back at once: a sequential check proved the canary worse
+ *    than tolerated (its evidence already spans at least two intervals), a fast abort (one interval proves it far
+ *    above the SLO), or a stable guard (the stable above its SLO for sustainIntervals in a row). The reason names
+ *    the metric, its value, the threshold and the evidence.
+ * 2. The counting limits, as for threshold checks: consecutiveFailureLimit, failureLimit, errorLimit, noDataLimit.
+ * 3. A step's hold completes on passing intervals only; then, before promotion (or before every step, with
+ *    analysis.powerHold `every-step`), only once every sequential check is powered: the data rule out a canary at
+ *    detectFactor × its SLO, or prove it within tolerance of stable (statistics/sequential-test.ts). Until then the
+ *    run holds at this weight ("underpowered"); after underpoweredLimit such intervals it fails closed and rolls back,
+ *    as noDataLimit does: too little traffic to judge is never a pass.
+ * 4. Then the gate (pause, approval), then advance or promote.
  */
 
 export interface Cursor {
@@ -31,6 +54,12 @@ export interface Cursor {
   readonly heldSince?: string;
   /** The last analysis' decision; the workflow's Choice state reads its action. */
   readonly decision?: Decision;
+  /** Intervals this step has held past its hold because a sequential check could not yet detect its regression size. */
+  readonly underpoweredIntervals?: number;
+  /** The statistical checks' state by check name (small JSON; see statistics/plan-checks.ts). */
+  readonly statistics?: StatisticsState;
+  /** The cumulative request counts of the last analysis, for the next one's interval (statistics/counts.ts). */
+  readonly counts?: CountsCursor;
 }
 
 export type Action = 'continue' | 'advance' | 'promote' | 'rollback';
@@ -48,7 +77,12 @@ export type ReasonKind =
   | 'awaiting-approval'
   | 'approval-timeout'
   | 'operator-abort'
-  | 'operator-promote';
+  | 'operator-promote'
+  | 'sequential-breach'
+  | 'fast-abort'
+  | 'stable-guard'
+  | 'underpowered'
+  | 'underpowered-limit';
 
 export interface DecisionReason {
   readonly kind: ReasonKind;
@@ -134,10 +168,22 @@ export function decide(plan: Plan, cursor: Cursor, measurements: readonly Measur
   return withDecision(decideOnce(plan, cursor, measurements, options));
 }
 
+/** The statistical rollback that explains an interval best: a fast abort, then a canary breach, then a stable guard. */
+function statisticalRollback(measurements: readonly Measurement[]): StatisticalMeasurement | undefined {
+  const due = measurements.filter(isStatisticalMeasurement).filter((m) => m.rollbackNow && m.verdict === 'fail');
+  const rank = { 'fast-abort': 0, 'sequential-breach': 1, 'stable-guard': 2 } as const;
+  return due.reduce<StatisticalMeasurement | undefined>((best, m) => (best === undefined || rank[statisticalRollbackKind(m)] < rank[statisticalRollbackKind(best)] ? m : best), undefined);
+}
+
+/** How a failing measurement reads in a limit's message: thresholds as before, statistical checks with their detail. */
+function breachText(m: Measurement): string {
+  return isStatisticalMeasurement(m) ? `${m.check}: ${m.detail}` : `${m.check} ${formatNumber(m.value ?? NaN)} outside ${describeThreshold(m)}`;
+}
+
 function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions): { cursor: Cursor; decision: Decision } {
   const verdict = intervalVerdict(measurements);
   const decisive = decisiveMeasurement(measurements);
-  const { troubleSince: _previous, decision: _last, heldSince: _held, ...rest } = countersAfter(cursor, verdict);
+  const { troubleSince: _previous, decision: _last, heldSince: _held, underpoweredIntervals: _underpowered, ...rest } = countersAfter(cursor, verdict);
   const troubleSince = verdict === 'pass' ? undefined : (cursor.troubleSince ?? options.now);
   const counted: Cursor = { ...rest, waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1, ...(troubleSince && { troubleSince }) };
   const a = plan.analysis;
@@ -147,16 +193,19 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
     decision: { action: 'rollback' as const, reason: { ...base, kind, ...checkFields(m), message } },
   });
 
+  const now = statisticalRollback(measurements);
+  if (now) return rollback(statisticalRollbackKind(now), `${describeStatisticalRollback(now)} ${stage(cursor)}`, now);
+
   if (counted.consecutiveFailures >= a.consecutiveFailureLimit) {
     const m = decisive!;
     return rollback(
       'consecutive-failures',
-      `${m.check} ${formatNumber(m.value ?? NaN)} outside ${describeThreshold(m)} for ${counted.consecutiveFailures} interval${counted.consecutiveFailures > 1 ? 's' : ''} in a row ${stage(cursor)}`,
+      `${breachText(m)} for ${counted.consecutiveFailures} interval${counted.consecutiveFailures > 1 ? 's' : ''} in a row ${stage(cursor)}`,
     );
   }
   if (a.failureLimit !== undefined && counted.totalFailures >= a.failureLimit) {
     const m = decisive;
-    const what = m?.verdict === 'fail' ? `${m.check} ${formatNumber(m.value ?? NaN)} outside ${describeThreshold(m)}; ` : '';
+    const what = m?.verdict === 'fail' ? `${breachText(m)}; ` : '';
     return rollback('failure-limit', `${what}${counted.totalFailures} failed intervals reached failureLimit ${a.failureLimit} ${stage(cursor)}`);
   }
   if (counted.consecutiveErrors >= a.errorLimit) {
@@ -167,10 +216,44 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
   }
 
   const hold = holdIntervals(plan, cursor.stepIndex);
-  if (verdict === 'pass' && counted.passedIntervals >= hold) {
-    const last = finalStepIndex(plan);
-    const next = cursor.stepIndex + 1;
-    const promoting = cursor.stepIndex >= last || (next === last && plan.steps[last].holdSeconds === undefined);
+  const holdDone = counted.passedIntervals >= hold;
+  const last = finalStepIndex(plan);
+  const next = cursor.stepIndex + 1;
+  const promoting = cursor.stepIndex >= last || (next === last && plan.steps[last].holdSeconds === undefined);
+  // The power hold: once the hold's passes are in, every sequential check must be able to detect its regression size
+  // (before promotion only, or before every step: analysis.powerHold).
+  const powerGated = promoting || a.powerHold === 'every-step';
+  const underpowered = powerGated ? measurements.filter(isStatisticalMeasurement).filter((m): m is SequentialMeasurement => m.judge === 'sequential' && !m.powered) : [];
+  // The numbers behind a power hold: the canary's upper bound against the rate it must be under.
+  const powerFields = (m: SequentialMeasurement | undefined) =>
+    m === undefined ? {} : { check: m.check, value: m.statistics.canaryUpper, ...(m.statistics.detectRate !== null && { max: m.statistics.detectRate }) };
+  const powerHeld = holdDone && (cursor.underpoweredIntervals !== undefined || (verdict === 'pass' && underpowered.length > 0));
+  const waited = powerHeld ? (cursor.underpoweredIntervals ?? 0) + 1 : 0;
+  const progress = `${counted.passedIntervals}/${hold} passing intervals ${stage(cursor)}`;
+  const lacking = underpowered.map(describeUnderpowered).join('; ');
+  if (powerHeld && (verdict !== 'pass' || underpowered.length > 0) && waited >= a.underpoweredLimit) {
+    const why = lacking === '' ? (decisive?.detail ?? verdict) : lacking;
+    const message = `too little data to pass: held ${waited} interval${waited > 1 ? 's' : ''} past the hold (underpoweredLimit ${a.underpoweredLimit}) ${stage(cursor)}: ${why}`;
+    if (underpowered.length === 0) return rollback('underpowered-limit', message);
+    return { cursor: counted, decision: { action: 'rollback', reason: { ...base, kind: 'underpowered-limit', ...powerFields(underpowered[0]), message } } };
+  }
+
+  if (verdict === 'pass' && holdDone && underpowered.length > 0) {
+    return {
+      cursor: { ...counted, underpoweredIntervals: waited },
+      decision: {
+        action: 'continue',
+        reason: {
+          ...base,
+          kind: 'underpowered',
+          ...powerFields(underpowered[0]),
+          message: `all checks passed, but the data cannot yet detect the regression to guard against: ${lacking}; holding (${waited}/${a.underpoweredLimit}) ${stage(cursor)}`,
+        },
+      },
+    };
+  }
+
+  if (verdict === 'pass' && holdDone) {
     const message = `all checks passed for ${counted.passedIntervals} interval${counted.passedIntervals > 1 ? 's' : ''} ${stage(cursor)}`;
     const gated = options.gate?.({ action: promoting ? 'promote' : 'advance', stepIndex: promoting ? last : next }, cursor.heldSince);
     if (gated && 'rollback' in gated) return rollback(gated.rollback.kind, gated.rollback.message, undefined);
@@ -193,7 +276,11 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
     };
   }
 
-  const progress = `${counted.passedIntervals}/${hold} passing intervals ${stage(cursor)}`;
   const why = verdict === 'pass' ? 'all checks passed' : (decisive?.detail ?? verdict);
-  return { cursor: counted, decision: { action: 'continue', reason: { ...base, kind: 'holding', ...checkFields(verdict === 'pass' ? undefined : decisive), message: `${why}; ${progress}` } } };
+  const heldForPower = powerHeld ? { underpoweredIntervals: waited } : {};
+  const powerNote = powerHeld ? `; holding for data (${waited}/${a.underpoweredLimit})` : '';
+  return {
+    cursor: { ...counted, ...heldForPower },
+    decision: { action: 'continue', reason: { ...base, kind: 'holding', ...checkFields(verdict === 'pass' ? undefined : decisive), message: `${why}; ${progress}${powerNote}` } },
+  };
 }

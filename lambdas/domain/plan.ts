@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { BUILTIN_CHECKS, BUILTIN_CHECK_NAMES } from './builtin-checks';
+import {
+  BUILTIN_CHECK_NAMES,
+  builtinCheck,
+  CHECK_JUDGES,
+  COUNT_JUDGES,
+  SEQUENTIAL_CHECK_DEFAULTS,
+  STABLE_GUARD_CHECK_DEFAULTS,
+  type CheckJudge,
+} from './builtin-checks';
 import { unknownTemplateVariables, TEMPLATE_VARIABLES } from './query-template';
+import { GAUGE_TREND_DEFAULTS } from './statistics/gauge-trend';
 import { parseOrThrow } from './validation';
 
 /**
@@ -51,8 +60,20 @@ export const analysisSchema = z.strictObject({
   errorLimit: limit,
   /** Intervals in a row without enough data that roll back: no data holds, and then fails. */
   noDataLimit: limit,
-  /** Range of the queries' `[window]`. */
+  /** Range of the queries' `[window]` (threshold and gauge checks; count-based checks count from one analysis to the next). */
   window: duration,
+  /** False-rollback rate of the whole rollout, shared by the statistical checks (80% to the sequential ones, 20% to the stable guards). */
+  alpha: z.number().refine((a) => a > 0 && a <= 0.5, { message: 'must be greater than 0 and at most 0.5' }),
+  /**
+   * Intervals a step may hold once its hold is done, waiting until every sequential check could detect the
+   * regression it commits to (`detectFactor` × its SLO); then the run fails closed and rolls back, like noDataLimit.
+   */
+  underpoweredLimit: limit,
+  /**
+   * Where the power hold applies: `promotion` (the hold before 100%; earlier steps pass on "no breach", and the data
+   * then accrue at the larger weight) or `every-step` (no step passes before the data could detect the regression).
+   */
+  powerHold: z.enum(['promotion', 'every-step']),
 });
 
 const checkName = z
@@ -64,22 +85,64 @@ const promql = z.string().trim().min(1, { message: 'must not be empty' });
 /** The message for a check with neither a query nor a built-in name. */
 const UNKNOWN_CHECK_HINT = `required unless the name is a built-in check (${BUILTIN_CHECK_NAMES.join(', ')})`;
 
+const proportion = z.number().refine((v) => v > 0 && v < 1, { message: 'must be between 0 and 1' });
+const wholeAtLeast = (n: number) => z.number().int({ message: 'must be a whole number' }).min(n, { message: `must be at least ${n}` });
+
 export const checkSchema = z.strictObject({
   name: checkName,
-  /** PromQL returning one number; see TEMPLATE_VARIABLES for what it may use. */
-  query: z
-    .string({ error: (issue) => (issue.input === undefined ? UNKNOWN_CHECK_HINT : undefined) })
-    .trim()
-    .min(1, { message: 'must not be empty' }),
+  /** How the check is judged (builtin-checks.ts): `threshold`, `sequential`, `stable-guard` or `gauge-trend`. */
+  judge: z.enum(CHECK_JUDGES),
+  /** `false` drops the check, e.g. a default built-in the service cannot serve. */
+  enabled: z.boolean().optional(),
+  /** Threshold and gauge checks: PromQL returning one number; see TEMPLATE_VARIABLES for what it may use. */
+  query: promql.optional(),
   min: z.number().optional(),
+  /** Threshold: the value's upper bound. Gauge: the limit. Count-based: for `errors` the SLO (as `slo`), for `slow` the latency bound in seconds. */
   max: z.number().optional(),
   /** PromQL returning how many observations `query` stands on. */
   samplesQuery: promql.optional(),
-  /** Fewer samples than this is "no data", never a pass. */
-  minSamples: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must be at least 0' }),
-  /** Overrides the analysis window for this check. */
+  /** Threshold: fewer samples in the window is "no data". Sequential: canary requests (since the start) before a pass. */
+  minSamples: wholeAtLeast(0),
+  /** Overrides the analysis window for this check's query. */
   window: duration.optional(),
+  /** Count-based: what a bad request is, `errors` (5xx) or `slow` (slower than `max` seconds). */
+  count: z.enum(['errors', 'slow']).optional(),
+  /** Count-based: the SLO, the largest acceptable share of bad requests. */
+  slo: proportion.optional(),
+  /** Sequential: the tolerated canary/stable ratio of the shares. */
+  maxRatio: z.number().min(1, { message: 'must be at least 1' }).optional(),
+  /** Sequential: the tolerated canary − stable difference of the shares. */
+  maxIncrease: z.number().refine((v) => v >= 0 && v < 1, { message: 'must be at least 0 and less than 1' }).optional(),
+  /** Sequential: roll back only when the canary is also proven above the SLO. */
+  requireAboveSlo: z.boolean().optional(),
+  /** Sequential: roll back at once when one interval proves the canary above this multiple of the SLO. */
+  fastAbortFactor: z.number().gt(1, { message: 'must be greater than 1' }).optional(),
+  /** Sequential: a step passes only once the data rule out a canary at this multiple of the SLO (the regression it commits to detect). */
+  detectFactor: z.number().min(1, { message: 'must be at least 1' }).optional(),
+  /** Stable guard: intervals in a row the stable must be above the SLO. */
+  sustainIntervals: wholeAtLeast(1).optional(),
+  /** Gauge: points of the trend, the intervals it projects ahead, the points it needs, the slope's t-statistic it needs. */
+  windowIntervals: wholeAtLeast(3).optional(),
+  projectIntervals: wholeAtLeast(0).optional(),
+  minPoints: wholeAtLeast(3).optional(),
+  minTrendT: z.number().min(0, { message: 'must be at least 0' }).optional(),
 });
+
+/** The fields each judge reads (besides name, judge, enabled, minSamples); any other is refused, naming the judges that take it. */
+const JUDGE_FIELDS: Readonly<Record<CheckJudge, readonly string[]>> = {
+  threshold: ['query', 'min', 'max', 'samplesQuery', 'window'],
+  'gauge-trend': ['query', 'max', 'window', 'windowIntervals', 'projectIntervals', 'minPoints', 'minTrendT'],
+  sequential: ['count', 'slo', 'max', 'maxRatio', 'maxIncrease', 'requireAboveSlo', 'fastAbortFactor', 'detectFactor'],
+  'stable-guard': ['count', 'slo', 'max', 'sustainIntervals'],
+};
+const JUDGED_FIELDS = [...new Set(Object.values(JUDGE_FIELDS).flat())];
+
+/** The requests a count-based check tests, as a key: two checks of one key would test the same counts twice. */
+export function countedSeries(check: Pick<CheckSpec, 'judge' | 'count' | 'max'>): string | undefined {
+  if (!COUNT_JUDGES.includes(check.judge) || check.count === undefined) return undefined;
+  const version = check.judge === 'stable-guard' ? 'stable' : 'canary';
+  return check.count === 'slow' ? `slow requests (above ${check.max} s) of the ${version}` : `errors of the ${version}`;
+}
 
 export const approvalsSchema = z.strictObject({
   /** How long a gate waits for approval before the run rolls back. */
@@ -117,21 +180,65 @@ export const planSchema = z
     if (last && last.weight !== 100) issue(['steps', plan.steps.length - 1, 'weight'], 'must be 100 (the last step sends all traffic to the new version)');
 
     const seen = new Map<string, number>();
+    const series = new Map<string, number>();
     plan.checks.forEach((check, i) => {
       const first = seen.get(check.name);
       if (first !== undefined) issue(['checks', i, 'name'], `duplicate name '${check.name}' (also checks[${first}])`);
       else seen.set(check.name, i);
-      if (check.min === undefined && check.max === undefined) issue(['checks', i], `check '${check.name}' needs min and/or max`);
-      if (check.min !== undefined && check.max !== undefined && check.min > check.max) issue(['checks', i, 'min'], `must not be greater than max (${check.max})`);
-      if (check.minSamples > 0 && check.samplesQuery === undefined) issue(['checks', i, 'samplesQuery'], `required when minSamples is above 0`);
-      for (const field of ['query', 'samplesQuery'] as const) {
-        const unknown = unknownTemplateVariables(check[field] ?? '');
-        if (unknown.length > 0) {
-          issue(['checks', i, field], `unknown variable ${unknown.map((v) => `{{ ${v} }}`).join(', ')}; known: ${TEMPLATE_VARIABLES.join(', ')}`);
-        }
+      if (check.enabled === false) return;
+      for (const [path, message] of checkIssues(check)) issue(['checks', i, ...path], message);
+      const counted = countedSeries(check);
+      if (counted === undefined) return;
+      const same = series.get(counted);
+      if (same === undefined) series.set(counted, i);
+      else {
+        issue(
+          ['checks', i],
+          `'${check.name}' tests the same ${counted} as checks[${same}] ('${plan.checks[same].name}'): that spends the false-rollback rate twice on one question; drop one, or judge it 'threshold'`,
+        );
       }
     });
   });
+
+/** What is wrong with one (enabled) check, as [path under the check, message]. */
+function checkIssues(check: z.output<typeof checkSchema>): [(string | number)[], string][] {
+  const issues: [(string | number)[], string][] = [];
+  const at = (field: string | undefined, message: string) => issues.push([field === undefined ? [] : [field], message]);
+  const fields = JUDGE_FIELDS[check.judge];
+  for (const field of JUDGED_FIELDS) {
+    if (check[field as keyof typeof check] === undefined || fields.includes(field)) continue;
+    const takers = CHECK_JUDGES.filter((j) => JUDGE_FIELDS[j].includes(field)).map((j) => `'${j}'`);
+    at(field, `only for judge ${takers.join(' or ')} (this check is judged '${check.judge}')`);
+  }
+  const builtin = builtinCheck(check.name);
+  if (builtin && (check.query === undefined || check.query === builtin.query) && !builtin.judges.includes(check.judge)) {
+    const hint = check.name === 'success-rate' ? ": it is 1 − error-rate; judge 'error-rate' sequentially instead" : '';
+    at('judge', `'${check.name}' can be judged ${builtin.judges.map((j) => `'${j}'`).join(' or ')}, not '${check.judge}'${hint}`);
+    return issues;
+  }
+  if (check.judge === 'threshold' || check.judge === 'gauge-trend') {
+    if (check.query === undefined) at('query', UNKNOWN_CHECK_HINT);
+    if (check.judge === 'threshold') {
+      if (check.min === undefined && check.max === undefined) at(undefined, `check '${check.name}' needs min and/or max`);
+      if (check.min !== undefined && check.max !== undefined && check.min > check.max) at('min', `must not be greater than max (${check.max})`);
+    } else if (check.max === undefined) at('max', "required: the gauge's limit");
+    if (check.minSamples > 0 && check.samplesQuery === undefined) at('samplesQuery', `required when minSamples is above 0`);
+    for (const field of ['query', 'samplesQuery'] as const) {
+      const unknown = unknownTemplateVariables(check[field] ?? '');
+      if (unknown.length > 0) at(field, `unknown variable ${unknown.map((v) => `{{ ${v} }}`).join(', ')}; known: ${TEMPLATE_VARIABLES.join(', ')}`);
+    }
+    if (check.judge === 'gauge-trend' && (check.minPoints ?? 0) > (check.windowIntervals ?? Infinity)) at('minPoints', `must not exceed windowIntervals (${check.windowIntervals})`);
+    return issues;
+  }
+  if (check.query !== undefined) at('query', `not used by judge '${check.judge}': it counts requests with the shared count queries of the metric conventions`);
+  if (check.count === undefined) at('count', `required for judge '${check.judge}': 'errors' or 'slow'`);
+  if (check.slo === undefined) at('slo', `required for judge '${check.judge}': the largest acceptable share of bad requests`);
+  if (check.count === 'slow' && !(check.max !== undefined && check.max > 0)) at('max', 'required for a slow count: the latency bound in seconds, greater than 0');
+  if (check.count === 'errors' && check.max !== undefined && check.slo !== undefined && check.max !== check.slo) {
+    at('max', `must equal slo (${check.slo}) for an error count (both are the SLO); give one`);
+  }
+  return issues;
+}
 
 export type Plan = z.output<typeof planSchema>;
 export type PlanStep = z.output<typeof stepSchema>;
@@ -148,10 +255,15 @@ export type PlanOverrides = {
   [other: string]: unknown;
 };
 
+/**
+ * The defaults every plan starts from. The checks are the winner of the judge benchmark (bench/judge, README
+ * "Judging"): error rate and p99 latency judged sequentially on counts against the stable version, and both
+ * guarded on the stable version. (success-rate is no longer among them: it is 1 − error-rate.)
+ */
 export const DEFAULT_PLAN = {
   steps: [{ weight: 5, holdSeconds: 300 }, { weight: 25, holdSeconds: 600 }, { weight: 100 }],
-  analysis: { intervalSeconds: 60, consecutiveFailureLimit: 2, errorLimit: 4, noDataLimit: 5, window: '2m' },
-  checks: [{ name: 'error-rate' }, { name: 'latency-p99' }, { name: 'success-rate' }],
+  analysis: { intervalSeconds: 60, consecutiveFailureLimit: 2, errorLimit: 4, noDataLimit: 5, window: '2m', alpha: 0.01, underpoweredLimit: 30, powerHold: 'promotion' },
+  checks: [{ name: 'error-rate' }, { name: 'latency-p99' }, { name: 'stable-error-rate' }, { name: 'stable-latency-p99' }],
   rollback: { mode: 'immediate', stepHoldSeconds: 10 },
   approvals: { timeoutSeconds: 3600 },
 } as const;
@@ -177,18 +289,73 @@ function mergeChecks(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-/** Fills a named built-in check's query, sample count and thresholds; the plan's own fields win. */
-function expandBuiltin(check: unknown): unknown {
+type Raw = Record<string, unknown>;
+
+/** The tunables a judge gets when the check sets none. */
+function withJudgeDefaults(check: Raw): Raw {
+  switch (check.judge) {
+    case 'sequential': {
+      const tolerance = check.maxRatio === undefined && check.maxIncrease === undefined ? { maxRatio: SEQUENTIAL_CHECK_DEFAULTS.maxRatio } : {};
+      const { maxRatio: _ratio, ...defaults } = SEQUENTIAL_CHECK_DEFAULTS;
+      return { ...defaults, ...tolerance, ...check };
+    }
+    case 'stable-guard':
+      return { minSamples: 0, ...STABLE_GUARD_CHECK_DEFAULTS, ...check };
+    case 'gauge-trend': {
+      const { windowIntervals, projectIntervals, minPoints, minTrendT } = GAUGE_TREND_DEFAULTS;
+      return { minSamples: 0, windowIntervals, projectIntervals, minPoints, minTrendT, ...check };
+    }
+    default:
+      return { minSamples: 0, ...check };
+  }
+}
+
+/**
+ * Fills a check from its built-in (query, sample count, thresholds, or what it counts) and its judge's defaults;
+ * the plan's own fields win. `expanded` holds the checks already filled, for a stable guard that follows its
+ * canary check's SLO.
+ */
+function expandCheck(check: unknown, expanded: ReadonlyMap<string, Raw>): unknown {
   if (!isRecord(check) || typeof check.name !== 'string') return check;
-  const builtin = BUILTIN_CHECKS[check.name];
-  if (!builtin) return { minSamples: 0, ...check };
-  // A plan that writes its own query for a built-in name owns the whole check.
-  if (check.query !== undefined) return { minSamples: 0, ...check };
-  const { description: _description, min, max, ...defaults } = builtin;
-  // A plan that sets either threshold sets the thresholds: the built-in's other bound does not linger.
-  const hasOwnThreshold = check.min !== undefined || check.max !== undefined;
-  const thresholds = hasOwnThreshold ? {} : { ...(min !== undefined && { min }), ...(max !== undefined && { max }) };
-  return { ...defaults, ...thresholds, minSamples: defaults.minSamples ?? 0, ...check };
+  const builtin = builtinCheck(check.name);
+  // A custom check, or a plan that writes its own query for a built-in name: the plan owns the whole check.
+  if (!builtin || check.query !== undefined) return withJudgeDefaults({ ...check, judge: check.judge ?? (check.count !== undefined ? 'sequential' : 'threshold') });
+  const judge = check.judge ?? builtin.judge;
+  // A judge the built-in does not take is refused by the schema; fill nothing.
+  if (typeof judge !== 'string' || !builtin.judges.includes(judge as CheckJudge)) return { minSamples: 0, ...check, judge };
+  if (judge === 'gauge-trend') return withJudgeDefaults({ query: builtin.query, ...check, judge });
+  if (judge === 'threshold') {
+    const { query, samplesQuery, minSamples, min, max } = builtin;
+    // A plan that sets either threshold sets the thresholds: the built-in's other bound does not linger.
+    const hasOwnThreshold = check.min !== undefined || check.max !== undefined;
+    const thresholds = hasOwnThreshold ? {} : { ...(min !== undefined && { min }), ...(max !== undefined && { max }) };
+    return withJudgeDefaults({ query, ...(samplesQuery !== undefined && { samplesQuery }), minSamples: minSamples ?? 0, ...thresholds, ...check, judge });
+  }
+  const counted = builtin.counted!;
+  // A stable guard follows its canary check's SLO and latency bound, unless it sets its own.
+  const leader = counted.follows === undefined ? undefined : expanded.get(counted.follows);
+  const leaderSlo = leader === undefined ? undefined : typeof leader.slo === 'number' ? leader.slo : counted.count === 'errors' ? leader.max : undefined;
+  const leaderMax = leader !== undefined && counted.count === 'slow' && typeof leader.max === 'number' ? leader.max : undefined;
+  const slo = check.slo ?? (counted.count === 'errors' ? check.max : undefined) ?? leaderSlo ?? counted.slo;
+  const max = counted.count === 'slow' ? (check.max ?? leaderMax ?? counted.max) : check.max;
+  return withJudgeDefaults({ ...check, judge, count: counted.count, slo, ...(max !== undefined && { max }) });
+}
+
+/** Expands every check; stable guards last, so that they can follow the checks they guard. */
+function expandChecks(checks: readonly unknown[]): unknown[] {
+  const expanded = new Map<string, Raw>();
+  const isGuard = (c: unknown) => isRecord(c) && typeof c.name === 'string' && builtinCheck(c.name)?.counted?.follows !== undefined;
+  const out: unknown[] = [...checks];
+  checks.forEach((c, i) => {
+    if (isGuard(c)) return;
+    out[i] = expandCheck(c, expanded);
+    const e = out[i];
+    if (isRecord(e) && typeof e.name === 'string' && e.enabled !== false) expanded.set(e.name, e);
+  });
+  checks.forEach((c, i) => {
+    if (isGuard(c)) out[i] = expandCheck(c, expanded);
+  });
+  return out;
 }
 
 function mergeLayer(base: Record<string, unknown>, layer: unknown): Record<string, unknown> {
@@ -211,8 +378,10 @@ function mergeLayer(base: Record<string, unknown>, layer: unknown): Record<strin
 export function resolvePlan(registered?: unknown, override?: unknown, root = 'plan'): Plan {
   let merged = mergeLayer(structuredClone(DEFAULT_PLAN), registered);
   merged = mergeLayer(merged, override);
-  if (isRecord(merged) && Array.isArray(merged.checks)) merged = { ...merged, checks: merged.checks.map(expandBuiltin) };
-  return parseOrThrow(planSchema, merged, root, root === 'plan' ? 'plan' : root);
+  if (isRecord(merged) && Array.isArray(merged.checks)) merged = { ...merged, checks: expandChecks(merged.checks) };
+  const plan = parseOrThrow(planSchema, merged, root, root === 'plan' ? 'plan' : root);
+  // Disabled checks were validated in place (so that messages point at the merged list); the run judges without them.
+  return { ...plan, checks: plan.checks.filter((c) => c.enabled !== false) };
 }
 
 /** The hold of a step in whole intervals, at least one. */

@@ -30,6 +30,17 @@ export const cursorSchema = z.looseObject({
   waitSeconds: z.number().int().min(1),
   troubleSince: z.string().optional(),
   decision: decisionSchema.optional(),
+  // The statistical judge's state (lambdas/domain/statistics): by check name, and the last cumulative request counts.
+  underpoweredIntervals: count.optional(),
+  statistics: z.record(z.string(), z.looseObject({ intervals: count })).optional(),
+  counts: z
+    .looseObject({
+      since: count,
+      until: count,
+      canary: z.looseObject({ requests: count, errors: count, slow: z.record(z.string(), count.nullable()) }),
+      stable: z.looseObject({ requests: count, errors: count, slow: z.record(z.string(), count.nullable()) }),
+    })
+    .optional(),
 });
 
 export const runSchema = z.looseObject({

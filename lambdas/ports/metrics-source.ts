@@ -5,7 +5,12 @@ export type QueryResult = { readonly kind: 'value'; readonly value: number } | {
  * A Prometheus-compatible metrics backend (Prometheus, Amazon Managed Prometheus).
  * Failures throw MetricsQueryError; the analyze step turns them into `error` measurements.
  */
+export interface QueryOptions {
+  /** Evaluate at this instant instead of now (the API's standard `time` parameter). */
+  readonly at?: Date;
+}
+
 export interface MetricsSource {
   /** Runs an instant PromQL query that must yield at most one number (NaN and ±Inf included). */
-  query(promql: string): Promise<QueryResult>;
+  query(promql: string, options?: QueryOptions): Promise<QueryResult>;
 }

@@ -2,6 +2,7 @@ import { FAST_PLAN, IMAGE, WorkflowEnv } from '../support/workflow-env';
 import { HEALTHY } from '../support/synthetic-traffic';
 import { startSecretsStandIn, type SecretsStandIn } from '../../local/secrets-standin';
 import { startWebhookReceiver, type WebhookReceiver } from '../../local/webhook-receiver';
+import { THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 
 // Notifications from the real workflow to a local Slack webhook; its URL comes from (a stand-in of) Secrets Manager.
 
@@ -29,7 +30,8 @@ const fieldsOf = (m: Message) => m.blocks.find((b) => b.fields)?.fields?.map((f)
 
 async function serviceWithSlack(name: string) {
   const webhook = secrets.put(`${name}/slack-webhook`, slack.url);
-  return env.addService(name, { plan: FAST_PLAN, extra: { notifications: { slackWebhookSecretArn: webhook, dashboardUrl: 'https://grafana.example.com/d/canary?from={from}&to={to}' } } });
+  // Threshold judging pinned: these messages quote its checks and thresholds.
+  return env.addService(name, { plan: { ...FAST_PLAN, checks: THRESHOLD_CHECKS }, extra: { notifications: { slackWebhookSecretArn: webhook, dashboardUrl: 'https://grafana.example.com/d/canary?from={from}&to={to}' } } });
 }
 
 describe('notifications at every transition', () => {

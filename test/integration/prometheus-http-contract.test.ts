@@ -95,7 +95,16 @@ describe('the request', () => {
     expect(request.path).toBe('/prometheus/api/v1/query');
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(new URLSearchParams(request.body).get('query')).toBe(promql);
+    expect(new URLSearchParams(request.body).has('time')).toBe(false);
     expect(request.headers.authorization).toBeUndefined();
+  });
+
+  test('evaluates at a given instant with the standard time parameter (count queries chain their windows with it)', async () => {
+    const source = new PrometheusMetricsSource({ baseUrl: server.url });
+
+    await source.query('sum(increase(http_requests_total[60s]))', { at: new Date(Date.UTC(2026, 10, 22, 10, 0, 0, 500)) });
+
+    expect(new URLSearchParams(server.requests[0].body).get('time')).toBe(String(Date.UTC(2026, 10, 22, 10, 0, 0, 500) / 1000));
   });
 
   test('carries the bearer token as Authorization: Bearer', async () => {

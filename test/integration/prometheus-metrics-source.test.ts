@@ -78,7 +78,7 @@ describe('PrometheusMetricsSource against a real Prometheus', () => {
       intervalSeconds: 5,
     });
     const errorRate = renderQuery(BUILTIN_CHECKS['error-rate'].query, values);
-    const samples = renderQuery(BUILTIN_CHECKS['error-rate'].samplesQuery!, values);
+    const samples = renderQuery(BUILTIN_CHECKS['error-rate'].samplesQuery, values);
     const p99 = renderQuery(BUILTIN_CHECKS['latency-p99'].query, values);
 
     const rate = await eventually(errorRate, (r) => r.kind === 'value' && !Number.isNaN(r.value));

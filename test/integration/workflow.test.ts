@@ -1,11 +1,15 @@
 import { ElasticLoadBalancingV2Client, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { FAST_ANALYSIS, FAST_PLAN, IMAGE, WorkflowEnv } from '../support/workflow-env';
 import { HEALTHY } from '../support/synthetic-traffic';
+import { THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 
 // The whole workflow: statemachine/canary.asl.json run by aws-local-stepfunctions, each Task calling the handler
 // module CDK deploys, against dynalite, a real Prometheus scraping the services' metrics, and the ALB stand-in.
 
 jest.setTimeout(120_000);
+
+// Tests about threshold judging pin it (the default is the statistical judge, tested in judge-workflow.test.ts).
+const THRESHOLD_PLAN = { ...FAST_PLAN, checks: THRESHOLD_CHECKS };
 
 let env: WorkflowEnv;
 
@@ -21,7 +25,7 @@ const modifyCalls = () => env.alb.apiCalls().filter((c) => c.action === 'ModifyL
 
 describe('the canary workflow', () => {
   it('(a) promotes a healthy release: every step judged, weights end on the new version', async () => {
-    const svc = await env.addService('healthy-api', { plan: FAST_PLAN });
+    const svc = await env.addService('healthy-api', { plan: THRESHOLD_PLAN });
 
     const result = await env.run({ service: svc.name, image: IMAGE });
 
@@ -44,7 +48,7 @@ describe('the canary workflow', () => {
   });
 
   it('(b) rolls back an error spike at the first step, saying which check, what value, what threshold and where', async () => {
-    const svc = await env.addService('spiky-api', { plan: FAST_PLAN });
+    const svc = await env.addService('spiky-api', { plan: THRESHOLD_PLAN });
     svc.traffic.setProfile('canary', { ...HEALTHY, errorRate: 0.06 });
 
     const result = await env.run({ service: svc.name, image: IMAGE });
@@ -63,7 +67,7 @@ describe('the canary workflow', () => {
 
   it('(c) does not roll back on one breach followed by passes', async () => {
     // The query window (3 s) is shorter than the interval (4 s), so a healed breach leaves the window by the next analysis.
-    const svc = await env.addService('blip-api', { plan: { steps: [{ weight: 20, holdSeconds: 8 }, { weight: 100 }], analysis: { ...FAST_ANALYSIS, intervalSeconds: 4, window: '3s' } } });
+    const svc = await env.addService('blip-api', { plan: { steps: [{ weight: 20, holdSeconds: 8 }, { weight: 100 }], analysis: { ...FAST_ANALYSIS, intervalSeconds: 4, window: '3s' }, checks: THRESHOLD_CHECKS } });
     svc.traffic.setProfile('canary', { ...HEALTHY, errorRate: 0.5 });
     // Heal after the first interval that sees data fails.
     let healed = false;
@@ -182,8 +186,8 @@ describe('the canary workflow', () => {
       [{ service: svc.name, image: IMAGE, plan: { steps: [{ weight: 20, holdSeconds: 1.5 }, { weight: 100 }] } }, 'InputValidationError', 'plan.steps[0].holdSeconds: must be whole seconds'],
       [{ service: svc.name, image: IMAGE, plan: { steps: [{ weight: 20 }, { weight: 100 }] } }, 'InputValidationError', 'plan.steps[0].holdSeconds: required'],
       [{ service: svc.name, image: IMAGE, plan: { checks: [{ name: 'error-rate', max: 0.01 }, { name: 'error-rate', max: 0.02 }] } }, 'InputValidationError', "duplicate name 'error-rate'"],
-      [{ service: svc.name, image: IMAGE, plan: { checks: [{ name: 'cpu', query: 'up' }] } }, 'InputValidationError', "plan.checks[3]: check 'cpu' needs min and/or max"],
-      [{ service: svc.name, image: IMAGE, plan: { checks: [{ name: 'cpu', max: 1 }] } }, 'InputValidationError', 'plan.checks[3].query: required unless the name is a built-in check'],
+      [{ service: svc.name, image: IMAGE, plan: { checks: [{ name: 'cpu', query: 'up' }] } }, 'InputValidationError', "plan.checks[4]: check 'cpu' needs min and/or max"],
+      [{ service: svc.name, image: IMAGE, plan: { checks: [{ name: 'cpu', max: 1 }] } }, 'InputValidationError', 'plan.checks[4].query: required unless the name is a built-in check'],
       [{ service: svc.name, image: IMAGE, plan: { analysis: { intervalSeconds: 0 } } }, 'InputValidationError', 'plan.analysis.intervalSeconds: must be whole seconds greater than 0'],
       [{ service: svc.name, image: IMAGE, plan: { analysis: { window: 'two minutes' } } }, 'InputValidationError', 'plan.analysis.window: must be a duration'],
       [{ service: svc.name, image: IMAGE, plan: { rollback: { mode: 'later' } } }, 'InputValidationError', 'plan.rollback.mode: must be one of'],

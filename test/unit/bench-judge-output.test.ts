@@ -1,9 +1,10 @@
 import { bench, parseArgs } from '../../bench/judge/main';
 import { familyOf, FAMILY_ORDER, generateScenarios } from '../../bench/judge/generator';
-import { benchJudges, type BenchJudge, type BenchVerdict } from '../../bench/judge/judges';
+import { atWeight, benchJudges, benchPlan, oursJudge, type BenchJudge, type BenchVerdict } from '../../bench/judge/judges';
+import { Rng } from '../../bench/judge/rng';
 import { mannWhitneyShift } from '../../bench/judge/mann-whitney';
-import { severityOf } from '../../bench/judge/report';
-import { median, percentile, runScenario } from '../../bench/judge/run';
+import { comparisonTable, severityOf } from '../../bench/judge/report';
+import { median, percentile, runBenchmark, runScenario } from '../../bench/judge/run';
 import { parseScenarioFile, type Scenario } from '../../bench/judge/scenario';
 
 const generated = generateScenarios();
@@ -115,6 +116,68 @@ describe('the plan semantics', () => {
   it('a scenario whose canary never serves a request ends without promotion, for every judge', () => {
     const dark = generated.scenarios.filter((s) => familyOf(s.name) === 'no-canary-data');
     for (const judge of benchJudges()) for (const s of dark.slice(0, 3)) expect(runScenario(judge, s).outcome).toBe('rollback');
+  });
+});
+
+describe('holds, weights and the power hold, the same for every judge', () => {
+  const healthy = generated.scenarios.find((s) => s.name.startsWith('healthy-high/'))!;
+
+  it('a judge whose own plan promotes ends promoted there', () => {
+    const promoting: BenchJudge = { name: 'p', description: '', start: () => ({ step: (i) => ({ verdict: 'pass', rollback: false, promote: i === 3 }) }) };
+    expect(runScenario(promoting, healthy)).toMatchObject({ outcome: 'promote', rollbackAt: null });
+  });
+
+  it('a run that ends holding for power is held, not promoted, however many intervals passed', () => {
+    const holding: BenchJudge = { name: 'h', description: '', start: () => ({ step: () => ({ verdict: 'pass', rollback: false, underpowered: true }) }) };
+    expect(runScenario(holding, healthy)).toMatchObject({ outcome: 'held', heldForPower: true });
+  });
+
+  it('a run holding at 5% sees the canary thinned to 5% where the scenario was generated at 25%', () => {
+    const seen: number[] = [];
+    const stuck: BenchJudge = { name: 's', description: '', start: () => ({ step: (_i, interval) => (seen.push(interval.canary.requests), { verdict: 'fail', rollback: false }) }) };
+    runScenario(stuck, healthy);
+    const generatedRequests = healthy.intervals.map((i) => i.canary.requests);
+    // Never passing, it stays at 5%: the first third as generated, the rest thinned to a fifth.
+    expect(seen.slice(0, 5)).toEqual(generatedRequests.slice(0, 5));
+    seen.slice(5).forEach((requests, i) => expect(requests).toBeLessThan(0.3 * generatedRequests[5 + i]));
+    const moving: BenchJudge = { name: 'm', description: '', start: () => ({ step: (_i, interval) => (seen.push(interval.canary.requests), { verdict: 'pass', rollback: false }) }) };
+    seen.length = 0;
+    runScenario(moving, healthy);
+    expect(seen).toEqual(generatedRequests);
+  });
+
+  it('thinning keeps the rates and moves the requests to stable', () => {
+    const interval = { canary: { requests: 50_000, errors: 500, slow: 1000 }, stable: { requests: 150_000, errors: 300, slow: 600 } };
+    const thinned = atWeight(interval, 5, 25, new Rng(1));
+    expect(thinned.canary.requests).toBeGreaterThan(9_500);
+    expect(thinned.canary.requests).toBeLessThan(10_500);
+    expect(thinned.canary.errors / thinned.canary.requests).toBeCloseTo(0.01, 2);
+    expect(thinned.stable.requests).toBe(200_000 - thinned.canary.requests);
+    expect(thinned.stable.errors / thinned.stable.requests).toBeCloseTo(0.002, 3);
+    expect(atWeight(interval, 25, 25, new Rng(1))).toBe(interval);
+  });
+
+  it('ours is the engine on the default plan: the scenario’s SLOs, its steps, its weights from decide()', () => {
+    const plan = benchPlan(healthy);
+    expect(plan.steps).toEqual([{ weight: 5, holdSeconds: 300 }, { weight: 25, holdSeconds: 600 }, { weight: 100 }]);
+    expect(plan.checks.map((c) => [c.name, c.judge])).toEqual([
+      ['error-rate', 'sequential'],
+      ['latency-p99', 'sequential'],
+      ['stable-error-rate', 'stable-guard'],
+      ['stable-latency-p99', 'stable-guard'],
+    ]);
+    expect(plan.checks[0].slo).toBe(healthy.slo.errorRate);
+    const run = oursJudge().start(healthy);
+    const weights = healthy.intervals.map((interval, i) => run.step(i, interval).weight);
+    expect(weights.slice(0, 4)).toEqual([5, 5, 5, 5]);
+    expect(weights[4]).toBe(25);
+  });
+
+  it('the comparison table shows for every judge the healthy runs held and the regressions held', () => {
+    const summaries = runBenchmark(benchJudges(), sample(1), FAMILY_ORDER);
+    const [header, ...rows] = comparisonTable(summaries).split('\n');
+    expect(header).toMatch(/false rollbacks +healthy held +missed +of which held +missed ≥2× +promoted ≥2×/);
+    expect(rows).toHaveLength(5);
   });
 });
 

@@ -1,7 +1,7 @@
 import { decisiveMeasurement, intervalVerdict, judgeCheck, type Measurement, type QueryOutcome } from '../../lambdas/domain/judge';
 import type { CheckSpec } from '../../lambdas/domain/plan';
 
-const check = (over: Partial<CheckSpec> = {}): CheckSpec => ({ name: 'error-rate', query: 'q', max: 0.01, minSamples: 20, samplesQuery: 's', ...over });
+const check = (over: Partial<CheckSpec> = {}): CheckSpec => ({ name: 'error-rate', judge: 'threshold', query: 'q', max: 0.01, minSamples: 20, samplesQuery: 's', ...over });
 const value = (v: number): QueryOutcome => ({ kind: 'value', value: v });
 const empty: QueryOutcome = { kind: 'empty' };
 const failed: QueryOutcome = { kind: 'error', message: 'cannot reach http://prometheus:9090: connect ECONNREFUSED' };

@@ -1,5 +1,5 @@
 import { DEFAULT_PLAN, durationSeconds, holdIntervals, resolvePlan } from '../../lambdas/domain/plan';
-import { BUILTIN_CHECKS } from '../../lambdas/domain/builtin-checks';
+import { BUILTIN_CHECKS, THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 import { InputValidationError } from '../../lambdas/domain/errors';
 
 function issuesOf(registered: unknown, override?: unknown): string[] {
@@ -17,15 +17,71 @@ describe('resolvePlan defaults', () => {
     const plan = resolvePlan(undefined, undefined);
 
     expect(plan.steps).toEqual([{ weight: 5, holdSeconds: 300 }, { weight: 25, holdSeconds: 600 }, { weight: 100 }]);
-    expect(plan.analysis).toEqual({ intervalSeconds: 60, consecutiveFailureLimit: 2, errorLimit: 4, noDataLimit: 5, window: '2m' });
-    expect(plan.checks.map((c) => [c.name, c.min, c.max])).toEqual([
-      ['error-rate', undefined, 0.01],
-      ['latency-p99', undefined, 0.5],
-      ['success-rate', 0.99, undefined],
-    ]);
+    expect(plan.analysis).toEqual({
+      intervalSeconds: 60,
+      consecutiveFailureLimit: 2,
+      errorLimit: 4,
+      noDataLimit: 5,
+      window: '2m',
+      alpha: 0.01,
+      underpoweredLimit: 30,
+      powerHold: 'promotion',
+    });
     expect(plan.rollback).toEqual({ mode: 'immediate', stepHoldSeconds: 10 });
+  });
+
+  it('judges by default with the statistical checks that won the benchmark, success-rate no longer among them', () => {
+    const plan = resolvePlan();
+
+    expect(plan.checks).toEqual([
+      { name: 'error-rate', judge: 'sequential', count: 'errors', slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: 20 },
+      { name: 'latency-p99', judge: 'sequential', count: 'slow', max: 0.5, slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: 20 },
+      { name: 'stable-error-rate', judge: 'stable-guard', count: 'errors', slo: 0.01, sustainIntervals: 3, minSamples: 0 },
+      { name: 'stable-latency-p99', judge: 'stable-guard', count: 'slow', max: 0.5, slo: 0.01, sustainIntervals: 3, minSamples: 0 },
+    ]);
+  });
+
+  it('reads a built-in max as the SLO (errors) or the latency bound (slow), and the stable guards follow them', () => {
+    const plan = resolvePlan({ checks: [{ name: 'error-rate', max: 0.005 }, { name: 'latency-p99', max: 0.8 }] });
+
+    expect(plan.checks.map((c) => [c.name, c.judge, c.slo, c.max])).toEqual([
+      ['error-rate', 'sequential', 0.005, 0.005],
+      ['latency-p99', 'sequential', 0.01, 0.8],
+      ['stable-error-rate', 'stable-guard', 0.005, undefined],
+      ['stable-latency-p99', 'stable-guard', 0.01, 0.8],
+    ]);
+  });
+
+  it('keeps threshold judging selectable: THRESHOLD_CHECKS is the judging of before, guards off', () => {
+    const plan = resolvePlan({ checks: THRESHOLD_CHECKS });
+
+    expect(plan.checks.map((c) => [c.name, c.judge, c.min, c.max, c.minSamples])).toEqual([
+      ['error-rate', 'threshold', undefined, 0.01, 20],
+      ['latency-p99', 'threshold', undefined, 0.5, 20],
+      ['success-rate', 'threshold', 0.99, undefined, 20],
+    ]);
     expect(plan.checks[0].query).toBe(BUILTIN_CHECKS['error-rate'].query);
-    expect(plan.checks[0].minSamples).toBe(20);
+    expect(plan.checks[0].samplesQuery).toBe(BUILTIN_CHECKS['error-rate'].samplesQuery);
+  });
+
+  it('drops a check with enabled false, a default built-in included', () => {
+    const plan = resolvePlan({ checks: [{ name: 'latency-p99', enabled: false }, { name: 'stable-latency-p99', enabled: false }] });
+    expect(plan.checks.map((c) => c.name)).toEqual(['error-rate', 'stable-error-rate']);
+  });
+
+  it('gives memory-bytes the gauge trend and its defaults', () => {
+    const plan = resolvePlan({ checks: [{ name: 'memory-bytes', max: 5e8 }] });
+    expect(plan.checks.find((c) => c.name === 'memory-bytes')).toEqual({
+      name: 'memory-bytes',
+      judge: 'gauge-trend',
+      query: BUILTIN_CHECKS['memory-bytes'].query,
+      max: 5e8,
+      minSamples: 0,
+      windowIntervals: 10,
+      projectIntervals: 5,
+      minPoints: 4,
+      minTrendT: 3,
+    });
   });
 
   it('layers registered plan then execution overrides, analysis field by field and checks by name', () => {
@@ -36,13 +92,13 @@ describe('resolvePlan defaults', () => {
 
     expect(plan.analysis).toMatchObject({ intervalSeconds: 30, consecutiveFailureLimit: 3, errorLimit: 4 });
     expect(plan.steps).toEqual([{ weight: 10, holdSeconds: 60 }, { weight: 100 }]);
-    expect(plan.checks.find((c) => c.name === 'error-rate')).toMatchObject({ max: 0.02, minSamples: 20 });
-    expect(plan.checks.map((c) => c.name)).toEqual(['error-rate', 'latency-p99', 'success-rate', 'memory']);
-    expect(plan.checks.find((c) => c.name === 'memory')).toMatchObject({ minSamples: 0, max: 5e8 });
+    expect(plan.checks.find((c) => c.name === 'error-rate')).toMatchObject({ judge: 'sequential', slo: 0.02, minSamples: 20 });
+    expect(plan.checks.map((c) => c.name)).toEqual(['error-rate', 'latency-p99', 'stable-error-rate', 'stable-latency-p99', 'memory']);
+    expect(plan.checks.find((c) => c.name === 'memory')).toMatchObject({ judge: 'threshold', minSamples: 0, max: 5e8 });
   });
 
   it('keeps a check-level min as the only threshold when a built-in check is given its own min', () => {
-    const plan = resolvePlan({ checks: [{ name: 'error-rate', min: 0 }] });
+    const plan = resolvePlan({ checks: [{ name: 'error-rate', judge: 'threshold', min: 0 }] });
     expect(plan.checks[0]).toMatchObject({ min: 0 });
     expect(plan.checks[0].max).toBeUndefined();
   });
@@ -73,14 +129,14 @@ describe('resolvePlan refuses bad plans, naming the field', () => {
     ['missing hold', { steps: [{ weight: 5 }, { weight: 100 }] }, undefined, 'plan.steps[0].holdSeconds: required (every step but the last holds)'],
     ['hold shorter than the interval', { steps: [{ weight: 5, holdSeconds: 30 }, { weight: 100 }] }, undefined, 'plan.steps[0].holdSeconds: must be at least analysis.intervalSeconds (60)'],
     ['no steps', { steps: [] }, undefined, 'plan.steps: must have at least one step'],
-    ['duplicate check names', { checks: [{ name: 'p99', query: 'up', max: 1 }, { name: 'p99', query: 'up', max: 2 }] }, undefined, "plan.checks[4].name: duplicate name 'p99' (also checks[3])"],
-    ['check without thresholds', { checks: [{ name: 'cpu', query: 'up' }] }, undefined, "plan.checks[3]: check 'cpu' needs min and/or max"],
-    ['check min above max', { checks: [{ name: 'cpu', query: 'up', min: 2, max: 1 }] }, undefined, 'plan.checks[3].min: must not be greater than max (1)'],
-    ['unknown check without query', { checks: [{ name: 'cpu', max: 1 }] }, undefined, 'plan.checks[3].query: required unless the name is a built-in check'],
-    ['empty query', { checks: [{ name: 'cpu', query: '  ', max: 1 }] }, undefined, 'plan.checks[3].query: must not be empty'],
-    ['unknown template variable', { checks: [{ name: 'cpu', query: 'up{ {{ namespace }} }', max: 1 }] }, undefined, 'plan.checks[3].query: unknown variable {{ namespace }}'],
-    ['minSamples without samplesQuery', { checks: [{ name: 'cpu', query: 'up', max: 1, minSamples: 5 }] }, undefined, 'plan.checks[3].samplesQuery: required when minSamples is above 0'],
-    ['bad check name', { checks: [{ name: 'Error Rate', query: 'up', max: 1 }] }, undefined, 'plan.checks[3].name: must be 1-63 characters'],
+    ['duplicate check names', { checks: [{ name: 'p99', query: 'up', max: 1 }, { name: 'p99', query: 'up', max: 2 }] }, undefined, "plan.checks[5].name: duplicate name 'p99' (also checks[4])"],
+    ['check without thresholds', { checks: [{ name: 'cpu', query: 'up' }] }, undefined, "plan.checks[4]: check 'cpu' needs min and/or max"],
+    ['check min above max', { checks: [{ name: 'cpu', query: 'up', min: 2, max: 1 }] }, undefined, 'plan.checks[4].min: must not be greater than max (1)'],
+    ['unknown check without query', { checks: [{ name: 'cpu', max: 1 }] }, undefined, 'plan.checks[4].query: required unless the name is a built-in check'],
+    ['empty query', { checks: [{ name: 'cpu', query: '  ', max: 1 }] }, undefined, 'plan.checks[4].query: must not be empty'],
+    ['unknown template variable', { checks: [{ name: 'cpu', query: 'up{ {{ namespace }} }', max: 1 }] }, undefined, 'plan.checks[4].query: unknown variable {{ namespace }}'],
+    ['minSamples without samplesQuery', { checks: [{ name: 'cpu', query: 'up', max: 1, minSamples: 5 }] }, undefined, 'plan.checks[4].samplesQuery: required when minSamples is above 0'],
+    ['bad check name', { checks: [{ name: 'Error Rate', query: 'up', max: 1 }] }, undefined, 'plan.checks[4].name: must be 1-63 characters'],
     ['unknown plan field', { step: [] }, undefined, 'plan.step: unknown field'],
     ['unknown step field', { steps: [{ weight: 5, hold: 300 }, { weight: 100 }] }, undefined, 'plan.steps[0].hold: unknown field'],
     ['interval as text', { analysis: { intervalSeconds: 'sixty' } }, undefined, "plan.analysis.intervalSeconds: expected number, got 'sixty'"],
@@ -88,6 +144,30 @@ describe('resolvePlan refuses bad plans, naming the field', () => {
     ['bad window', { analysis: { window: '2 minutes' } }, undefined, "plan.analysis.window: must be a duration like '30s', '2m' or '1h'"],
     ['unknown rollback mode', { rollback: { mode: 'slow' } }, undefined, 'plan.rollback.mode: must be one of "immediate", "gradual"'],
     ['steps not a list', undefined, { steps: 'fast' }, "plan.steps: expected array, got 'fast'"],
+    ['an SLO that is no proportion', { checks: [{ name: 'latency-p99', slo: 1.5 }] }, undefined, 'plan.checks[1].slo: must be between 0 and 1'],
+    ['an unknown judge', { checks: [{ name: 'error-rate', judge: 'bayesian' }] }, undefined, 'plan.checks[0].judge: must be one of "threshold", "sequential", "stable-guard", "gauge-trend"'],
+    ['a field the judge does not read', { checks: [{ name: 'error-rate', judge: 'threshold', maxRatio: 2 }] }, undefined, "plan.checks[0].maxRatio: only for judge 'sequential' (this check is judged 'threshold')"],
+    ['a guard field on a sequential check', { checks: [{ name: 'error-rate', sustainIntervals: 2 }] }, undefined, "plan.checks[0].sustainIntervals: only for judge 'stable-guard' (this check is judged 'sequential')"],
+    ['success-rate judged sequentially', { checks: [{ name: 'success-rate', judge: 'sequential' }] }, undefined, "plan.checks[4].judge: 'success-rate' can be judged 'threshold', not 'sequential': it is 1 − error-rate"],
+    ['a judge a built-in does not take', { checks: [{ name: 'stable-error-rate', judge: 'threshold' }] }, undefined, "plan.checks[2].judge: 'stable-error-rate' can be judged 'stable-guard', not 'threshold'"],
+    [
+      'two tests of the same counts (α spent twice)',
+      { checks: [{ name: 'errors-again', count: 'errors', slo: 0.02 }] },
+      undefined,
+      "plan.checks[4]: 'errors-again' tests the same errors of the canary as checks[0] ('error-rate'): that spends the false-rollback rate twice",
+    ],
+    ['a slow count without its bound', { checks: [{ name: 'slow-1s', count: 'slow', slo: 0.001 }] }, undefined, 'plan.checks[4].max: required for a slow count: the latency bound in seconds'],
+    ['a count check without an SLO', { checks: [{ name: 'odd', judge: 'sequential', count: 'slow', max: 2 }] }, undefined, "plan.checks[4].slo: required for judge 'sequential'"],
+    ['a count check with a query', { checks: [{ name: 'odd', judge: 'sequential', count: 'errors', slo: 0.1, query: 'up' }] }, undefined, "plan.checks[4].query: not used by judge 'sequential'"],
+    ['an error SLO given twice, differently', { checks: [{ name: 'error-rate', max: 0.01, slo: 0.02 }] }, undefined, 'plan.checks[0].max: must equal slo (0.02) for an error count'],
+    ['a fast abort that is no multiple', { checks: [{ name: 'error-rate', fastAbortFactor: 1 }] }, undefined, 'plan.checks[0].fastAbortFactor: must be greater than 1'],
+    ['a detect factor below 1', { checks: [{ name: 'latency-p99', detectFactor: 0.5 }] }, undefined, 'plan.checks[1].detectFactor: must be at least 1'],
+    ['a gauge without its limit', { checks: [{ name: 'memory-bytes' }] }, undefined, "plan.checks[4].max: required: the gauge's limit"],
+    ['a gauge needing more points than its window', { checks: [{ name: 'memory-bytes', max: 1e9, windowIntervals: 4, minPoints: 6 }] }, undefined, 'plan.checks[4].minPoints: must not exceed windowIntervals (4)'],
+    ['alpha above one half', { analysis: { alpha: 0.7 } }, undefined, 'plan.analysis.alpha: must be greater than 0 and at most 0.5'],
+    ['zero underpowered limit', { analysis: { underpoweredLimit: 0 } }, undefined, 'plan.analysis.underpoweredLimit: must be at least 1'],
+    ['unknown power hold', { analysis: { powerHold: 'sometimes' } }, undefined, 'plan.analysis.powerHold: must be one of "promotion", "every-step"'],
+    ['a check named like an Object property', { checks: [{ name: 'constructor', max: 1 }] }, undefined, 'plan.checks[4].query: required unless the name is a built-in check'],
   ])('%s', (_name, registered, override, expected) => {
     const issues = issuesOf(registered, override);
     expect(issues.join('\n')).toContain(expected);

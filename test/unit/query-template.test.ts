@@ -1,4 +1,4 @@
-import { BUILTIN_CHECKS } from '../../lambdas/domain/builtin-checks';
+import { BUILTIN_CHECKS, type BuiltinCheck } from '../../lambdas/domain/builtin-checks';
 import { DEFAULT_CONVENTIONS, renderQuery, templateValues, unknownTemplateVariables } from '../../lambdas/domain/query-template';
 
 const values = templateValues({
@@ -33,8 +33,8 @@ describe('query templates', () => {
   });
 
   it('every built-in check uses known variables only', () => {
-    for (const check of Object.values(BUILTIN_CHECKS)) {
-      expect(unknownTemplateVariables(check.query)).toEqual([]);
+    for (const check of Object.values(BUILTIN_CHECKS) as BuiltinCheck[]) {
+      expect(unknownTemplateVariables(check.query ?? '')).toEqual([]);
       expect(unknownTemplateVariables(check.samplesQuery ?? '')).toEqual([]);
     }
   });

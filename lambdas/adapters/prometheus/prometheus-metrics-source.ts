@@ -1,5 +1,5 @@
 import { ConfigurationError, MetricsQueryError } from '../../domain/errors';
-import type { MetricsSource, QueryResult } from '../../ports/metrics-source';
+import type { MetricsSource, QueryOptions, QueryResult } from '../../ports/metrics-source';
 import type { RequestSigner } from './sigv4-signer';
 
 export interface PrometheusMetricsSourceOptions {
@@ -72,9 +72,9 @@ export class PrometheusMetricsSource implements MetricsSource {
   }
 
   /** Runs an instant PromQL query that must yield at most one number (NaN and ±Inf included). */
-  async query(promql: string): Promise<QueryResult> {
+  async query(promql: string, options: QueryOptions = {}): Promise<QueryResult> {
     try {
-      return await this.run(promql);
+      return await this.run(promql, options);
     } catch (error) {
       // Every path in run() throws MetricsQueryError; anything else is still wrapped, never let out raw.
       const message = error instanceof MetricsQueryError ? error.message : `query to ${this.shownEndpoint} failed: ${describe(error)}`;
@@ -82,8 +82,8 @@ export class PrometheusMetricsSource implements MetricsSource {
     }
   }
 
-  private async run(promql: string): Promise<QueryResult> {
-    const body = new URLSearchParams({ query: promql }).toString();
+  private async run(promql: string, options: QueryOptions): Promise<QueryResult> {
+    const body = new URLSearchParams({ query: promql, ...(options.at && { time: String(options.at.getTime() / 1000) }) }).toString();
     const headers = await this.headersFor(body);
     const signal = AbortSignal.timeout(this.timeoutMs);
 

@@ -143,3 +143,116 @@ export function countQueries(options: CountQueryOptions): CountQueries {
   });
   return { canary: of('canarySelector'), stable: of('stableSelector') };
 }
+
+/**
+ * One version's counts as the engine measures them: slow requests per latency bound, since checks may judge
+ * latency at different bounds (p99 ≤ 0.5 s, p95 ≤ 0.3 s). A bound whose histogram bucket does not exist is null:
+ * "no data", never 0 slow requests (that would pass a latency check on a service that exports no histogram).
+ */
+export interface MeasuredVersionCounts {
+  readonly requests: number;
+  readonly errors: number;
+  /** Requests above each latency bound, keyed by `boundKey(seconds)`. */
+  readonly slow: Readonly<Record<string, number | null>>;
+}
+
+/** Both versions' measured counts: one interval's, or cumulative since an origin. */
+export interface MeasuredCounts {
+  readonly canary: MeasuredVersionCounts;
+  readonly stable: MeasuredVersionCounts;
+}
+
+/** The key of a latency bound in `MeasuredVersionCounts.slow`: the seconds as JSON writes them. */
+export function boundKey(seconds: number): string {
+  return String(seconds);
+}
+
+/** The canary/stable pair of one outcome; null when the outcome is slow requests at a bound either version lacks. */
+export function measuredPair(counts: MeasuredCounts, outcome: CountedOutcome, bound?: number): PairCounts | null {
+  const bad = (c: MeasuredVersionCounts): number | null => (outcome === 'errors' ? c.errors : (c.slow[boundKey(bound ?? NaN)] ?? null));
+  const canary = bad(counts.canary);
+  const stable = bad(counts.stable);
+  if (canary === null || stable === null) return null;
+  return { canary: { requests: counts.canary.requests, bad: canary }, stable: { requests: counts.stable.requests, bad: stable } };
+}
+
+/** A scenario's (or any single-bound) interval as measured counts at `latencyThresholdSeconds`. */
+export function measuredOf(counts: IntervalCounts, latencyThresholdSeconds: number): MeasuredCounts {
+  const key = boundKey(latencyThresholdSeconds);
+  const version = (c: VersionCounts): MeasuredVersionCounts => ({ requests: c.requests, errors: c.errors, slow: { [key]: c.slow } });
+  return { canary: version(counts.canary), stable: version(counts.stable) };
+}
+
+/** One count query of an analysis: which number of which version it gives. */
+export interface CountQuery {
+  readonly version: 'canary' | 'stable';
+  readonly field: 'requests' | 'errors' | 'slow';
+  /** The latency bound of a `slow` query. */
+  readonly bound?: number;
+  /** PromQL template (`{{ canarySelector }}`, ...), rendered with `renderQuery`. */
+  readonly promql: string;
+}
+
+/**
+ * The count queries one analysis runs, shared by every count-based check: requests and errors of both
+ * versions, and slow requests of both at each latency bound the checks use. Each is an instant query for
+ * `increase()` over `[rangeSeconds] @ endUnixSeconds`, one number or no series.
+ */
+export function countQuerySet(options: { readonly latencyBounds: readonly number[]; readonly rangeSeconds: number; readonly endUnixSeconds?: number }): CountQuery[] {
+  const bounds = [...new Set(options.latencyBounds)];
+  const first = countQueries({ latencyThresholdSeconds: bounds[0] ?? 1, rangeSeconds: options.rangeSeconds, endUnixSeconds: options.endUnixSeconds });
+  const queries: CountQuery[] = [];
+  for (const version of ['canary', 'stable'] as const) {
+    queries.push({ version, field: 'requests', promql: first[version].requests }, { version, field: 'errors', promql: first[version].errors });
+    for (const bound of bounds) {
+      const at = countQueries({ latencyThresholdSeconds: bound, rangeSeconds: options.rangeSeconds, endUnixSeconds: options.endUnixSeconds });
+      queries.push({ version, field: 'slow', bound, promql: at[version].slow });
+    }
+  }
+  return queries;
+}
+
+/**
+ * The measured counts from the count queries' results (null: no series), in query order. Whole numbers as in
+ * `normalizeCounts`; a slow query without a series while the version served requests means the histogram has no
+ * bucket at that bound (or no histogram at all): null, "no data".
+ */
+export function measuredFromResults(queries: readonly CountQuery[], results: readonly (number | null)[]): MeasuredCounts {
+  const whole = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) || v < 0 ? 0 : Math.round(v));
+  const version = (name: 'canary' | 'stable'): MeasuredVersionCounts => {
+    const of = (field: CountQuery['field']) => queries.map((q, i) => ({ q, v: results[i] })).filter(({ q }) => q.version === name && q.field === field);
+    const requests = whole(of('requests')[0]?.v);
+    const slow: Record<string, number | null> = {};
+    for (const { q, v } of of('slow')) slow[boundKey(q.bound!)] = v === null || v === undefined ? (requests > 0 ? null : 0) : Math.min(requests, whole(v));
+    return { requests, errors: Math.min(requests, whole(of('errors')[0]?.v)), slow };
+  };
+  return { canary: version('canary'), stable: version('stable') };
+}
+
+/**
+ * One interval's counts from two cumulative readings (since the same origin): the differences, never negative
+ * (`increase()` extrapolates at the window's edges, so a reading may dip by a fraction), bad counts capped at the
+ * requests. Without a previous reading the cumulative counts are the interval's.
+ */
+export function intervalFromCumulative(previous: MeasuredCounts | undefined, current: MeasuredCounts): MeasuredCounts {
+  const version = (p: MeasuredVersionCounts | undefined, c: MeasuredVersionCounts): MeasuredVersionCounts => {
+    const requests = Math.max(0, c.requests - (p?.requests ?? 0));
+    const slow: Record<string, number | null> = {};
+    for (const [key, value] of Object.entries(c.slow)) slow[key] = value === null ? null : Math.min(requests, Math.max(0, value - (p?.slow[key] ?? 0)));
+    return { requests, errors: Math.min(requests, Math.max(0, c.errors - (p?.errors ?? 0))), slow };
+  };
+  return { canary: version(previous?.canary, current.canary), stable: version(previous?.stable, current.stable) };
+}
+
+/**
+ * The cumulative counts the analyses carry in the cursor: each analysis counts `increase()` from a fixed origin
+ * (`since`, set at the first analysis) to now, and its interval is the difference with the previous reading.
+ * Windows chained this way neither overlap nor gap, and they stay long enough for `increase()` to see two samples
+ * however short the interval is next to the scrape interval (a 60 s window of a 60 s scrape has one sample only).
+ */
+export interface CountsCursor extends MeasuredCounts {
+  /** Unix seconds: the origin of the cumulative counts. */
+  readonly since: number;
+  /** Unix seconds: the end of the last reading. */
+  readonly until: number;
+}

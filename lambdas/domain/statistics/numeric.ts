@@ -56,3 +56,10 @@ export function finiteLog(value: number): number {
   if (nan(value)) return 0;
   return max(-MAX, min(MAX, value));
 }
+
+/** An e-value for people, from its log10: `0.28`, `31`, `4,210`, or `10^12.3` when it is astronomical. */
+export function formatEvidence(log10: number): string {
+  if (log10 >= 6) return `10^${significant(log10, 3)}`;
+  const value = 10 ** log10;
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : String(significant(value, 2));
+}

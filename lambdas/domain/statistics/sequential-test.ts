@@ -1,7 +1,7 @@
 import { InputValidationError, type FieldIssue } from '../errors';
 import { priorWithMean, proportionBounds } from './confidence-sequence';
 import { addCounts, rateOf, validProportion, NO_COUNTS, type PairCounts, type ProportionCounts } from './counts';
-import { finiteLog, logSumExp, significant, xLogY } from './numeric';
+import { finiteLog, formatEvidence, logSumExp, significant, xLogY } from './numeric';
 
 /**
  * The sequential judge of one proportion check (errors/requests or slow/requests): is the canary worse
@@ -50,10 +50,18 @@ import { finiteLog, logSumExp, significant, xLogY } from './numeric';
  *   pass  — enough samples and no proven breach. `provenHealthy` also says whether the canary is proven
  *         within tolerance (its confidence-sequence upper bound under the tolerated rate at healthyAlpha),
  *         the evidence to advance early.
+ *   powered — with detectFactor set, whether the data could by now have detected a canary at detectFactor × slo:
+ *         the canary's confidence-sequence upper bound (level 1 − healthyAlpha/2, anytime-valid) is at most
+ *         detectFactor × slo (a canary that bad is ruled out), or the canary is proven within tolerance of stable
+ *         (`provenHealthy`, which also holds when a shared incident lifted both versions' rates for a while).
+ *         "No evidence of a breach" on too little data is not evidence of health: the engine holds before promotion
+ *         (or before every step) until every sequential check is powered (decision.ts). The dual of power: a canary
+ *         truly at detectFactor × slo stays unpowered at every look with probability ≥ 1 − healthyAlpha/2, unless it
+ *         is proven no worse than a stable that is itself that bad (the stable guard's case).
  *
  * Parameters: alpha (per check over the rollout; split the rollout's α across checks with `splitAlpha`),
  * maxRatio and/or maxIncrease (the tolerance against stable), slo with requireAboveSlo (fail only when also
- * proven above the SLO), minSamples, fastAbortFactor, healthyAlpha.
+ * proven above the SLO), minSamples, fastAbortFactor, healthyAlpha, detectFactor (the power requirement).
  * Assumptions: requests are independent given the interval's rates (overdispersion shared by both versions
  * cancels on the ratio axis); the ratio axis is exact for Poisson counts and close for rare bad outcomes.
  *
@@ -79,6 +87,8 @@ export interface SequentialTestConfig {
   readonly fastAbortFactor?: number;
   /** Confidence level of the "proven healthy" statement (1 − healthyAlpha). */
   readonly healthyAlpha: number;
+  /** The regression, as a multiple of `slo`, the data must rule out before a step may pass (`powered`); unset: no such requirement. */
+  readonly detectFactor?: number;
 }
 
 export type SequentialTestInput = Partial<SequentialTestConfig>;
@@ -145,6 +155,14 @@ export interface SequentialNumbers {
   /** Anytime-valid bounds at healthyAlpha/2 each: canary's upper, stable's lower. */
   readonly canaryUpper: number;
   readonly stableLower: number;
+  /** The SLO as a proportion, when the check has one. */
+  readonly slo: number | null;
+  /** detectFactor × slo: the rate the canary's upper bound must be under for `powered`; null without detectFactor. */
+  readonly detectRate: number | null;
+  /** The canary's counts of this interval alone. */
+  readonly intervalCanary: ProportionCounts;
+  /** The fast-abort test of this interval (proven above fastAbortFactor × slo), when the plain mixture got that far. */
+  readonly fastAbort?: { readonly factor: number; readonly log10Evidence: number; readonly log10Threshold: number };
   readonly axes: readonly AxisReport[];
 }
 
@@ -156,6 +174,8 @@ export interface SequentialTestResult {
   readonly fastAbort: boolean;
   /** The canary is proven within tolerance (only with verdict `pass`). */
   readonly provenHealthy: boolean;
+  /** The data rule out a canary at detectFactor × slo (always true without detectFactor; false without enough samples). */
+  readonly powered: boolean;
   readonly numbers: SequentialNumbers;
   /** One line with the numbers, for the record and the notification. */
   readonly detail: string;
@@ -201,6 +221,10 @@ export function sequentialConfigIssues(config: SequentialTestConfig, root: strin
     else if (config.slo === undefined) at('fastAbortFactor', 'needs slo (the abort is "proven above factor × slo")');
   }
   if (config.requireAboveSlo && config.slo === undefined) at('requireAboveSlo', 'needs slo');
+  if (config.detectFactor !== undefined) {
+    if (!(Number.isFinite(config.detectFactor) && config.detectFactor >= 1)) at('detectFactor', 'must be at least 1');
+    else if (config.slo === undefined) at('detectFactor', 'needs slo (the regression to detect is detectFactor × slo)');
+  }
   if (axesOf(config).length === 0) at('(check)', 'needs maxRatio and/or maxIncrease (against stable), or slo');
   return issues;
 }
@@ -215,6 +239,7 @@ export function resolveSequentialConfig(input: SequentialTestInput, root = 'chec
     ...(input.slo !== undefined && { slo: input.slo }),
     ...(input.maxRatio !== undefined && { maxRatio: input.maxRatio }),
     ...(input.maxIncrease !== undefined && { maxIncrease: input.maxIncrease }),
+    ...(input.detectFactor !== undefined && { detectFactor: input.detectFactor }),
     // Fast abort is on by default wherever it can be (it needs an SLO to measure "large" against).
     ...((input.fastAbortFactor ?? (input.slo !== undefined ? SEQUENTIAL_DEFAULTS.fastAbortFactor : undefined)) !== undefined && {
       fastAbortFactor: input.fastAbortFactor ?? SEQUENTIAL_DEFAULTS.fastAbortFactor,
@@ -312,7 +337,8 @@ export function stepSequentialTest(config: SequentialTestConfig, state: Sequenti
       reason: 'invalid-counts',
       fastAbort: false,
       provenHealthy: false,
-      numbers: numbersOf(state, counts, [], healthBounds(config, state)),
+      powered: false,
+      numbers: numbersOf(config, state, counts, [], healthBounds(config, state)),
       detail: `invalid counts: canary ${counts.canary.bad}/${counts.canary.requests}, stable ${counts.stable.bad}/${counts.stable.requests}`,
     };
   }
@@ -355,18 +381,26 @@ export function stepSequentialTest(config: SequentialTestConfig, state: Sequenti
   const breach = reports.length > 0 && reports.every((r) => r.log10Evidence >= r.log10Threshold);
   const fastEvidence = reports.length > 0 && reports.every((r) => r.log10FastEvidence >= r.log10FastThreshold);
   let fastAbort = false;
+  let fastAbortNumbers: SequentialNumbers['fastAbort'];
   if (fastEvidence && config.fastAbortFactor !== undefined && config.slo !== undefined) {
     // "So large": this interval alone proves the canary above factor × slo, at the fast path's level.
     const magnitude = oneSampleLogEvidence(counts.canary, config.fastAbortFactor * config.slo) / LOG10;
-    fastAbort = magnitude >= log(1 / ((1 - ROBUST_SHARE) * config.alpha)) / LOG10;
+    const level = log(1 / ((1 - ROBUST_SHARE) * config.alpha)) / LOG10;
+    fastAbort = magnitude >= level;
+    fastAbortNumbers = { factor: config.fastAbortFactor, log10Evidence: significant(magnitude, 4), log10Threshold: significant(level, 4) };
   }
 
   const newState: SequentialTestState = next;
   const bounds = healthBounds(config, newState);
-  const numbers = numbersOf(newState, counts, reports, bounds);
+  const numbers = { ...numbersOf(config, newState, counts, reports, bounds), ...(fastAbortNumbers && { fastAbort: fastAbortNumbers }) };
+  // Ruling out the regression size, or proving the canary within tolerance of stable: either says the data would
+  // have shown a canary at detectFactor × slo (the second also when a shared incident lifts both versions' rates).
+  const powered =
+    config.detectFactor === undefined ||
+    (canary.requests >= config.minSamples && ((numbers.detectRate !== null && bounds.canaryUpper <= numbers.detectRate) || provenHealthy(config, axes, bounds)));
   const rates = `canary ${percent(numbers.canaryRate)} of ${canary.requests}, stable ${percent(numbers.stableRate)} of ${stable.requests}`;
   const evidence = reports
-    .map((r) => `${r.axis} 10^${significant(r.log10Evidence, 3)}/10^${significant(r.log10Threshold, 3)}`)
+    .map((r) => `${r.axis} ${formatEvidence(r.log10Evidence)}/${formatEvidence(r.log10Threshold)}`)
     .join(', ');
   const result = (verdict: SequentialVerdict, reason: SequentialReason, why: string, provenHealthy = false): SequentialTestResult => ({
     state: newState,
@@ -374,6 +408,7 @@ export function stepSequentialTest(config: SequentialTestConfig, state: Sequenti
     reason,
     fastAbort: reason === 'fast-abort',
     provenHealthy,
+    powered: verdict === 'pass' && powered,
     numbers,
     detail: `${why}: ${rates}; evidence ${evidence}`,
   });
@@ -406,7 +441,7 @@ function healthBounds(config: SequentialTestConfig, state: SequentialTestState):
   };
 }
 
-function numbersOf(state: SequentialTestState, counts: PairCounts, axes: AxisReport[], bounds: HealthBounds): SequentialNumbers {
+function numbersOf(config: SequentialTestConfig, state: SequentialTestState, counts: PairCounts, axes: AxisReport[], bounds: HealthBounds): SequentialNumbers {
   const canaryRate = rateOf(state.canary);
   const stableRate = rateOf(state.stable);
   return {
@@ -419,6 +454,9 @@ function numbersOf(state: SequentialTestState, counts: PairCounts, axes: AxisRep
     ratio: canaryRate !== null && stableRate !== null && stableRate > 0 ? significant(canaryRate / stableRate, 4) : null,
     canaryUpper: significant(bounds.canaryUpper, 6),
     stableLower: significant(bounds.stableLower, 6),
+    slo: config.slo ?? null,
+    detectRate: config.detectFactor !== undefined && config.slo !== undefined ? significant(Math.min(1, config.detectFactor * config.slo), 6) : null,
+    intervalCanary: counts.canary,
     axes: axes.map((a) => ({
       ...a,
       log10Evidence: significant(a.log10Evidence, 4),

@@ -1,7 +1,7 @@
 import { InputValidationError, type FieldIssue } from '../errors';
 import { addCounts, rateOf, validProportion, NO_COUNTS, type ProportionCounts } from './counts';
 import { oneSampleLogEvidence } from './sequential-test';
-import { significant } from './numeric';
+import { formatEvidence, significant } from './numeric';
 
 /**
  * The stable guard: checks on the stable version while the canary runs, for what only shows there —
@@ -169,7 +169,7 @@ export function stepStableGuard(config: StableGuardConfig, state: StableGuardSta
     log10Threshold: significant(log10Threshold, 4),
   };
   const pct = (v: number | null) => (v === null ? 'n/a' : `${significant(v * 100, 3)}%`);
-  const summary = `stable ${pct(rateOf(stable))} this interval, ${pct(windowRate)} over the last ${window.length}; bound ${pct(bound)}; evidence 10^${numbers.log10Evidence}/10^${numbers.log10Threshold}`;
+  const summary = `stable ${pct(rateOf(stable))} this interval, ${pct(windowRate)} over the last ${window.length}; bound ${pct(bound)}; evidence ${formatEvidence(log10Evidence)}/${formatEvidence(log10Threshold)}`;
   if (breach) return { state: next, verdict: 'fail', reason: 'sustained-breach', numbers, detail: `stable above its bound for ${intervalsAbove} intervals: ${summary}` };
   if (stable.requests === 0) return { state: next, verdict: 'no-data', reason: 'no-traffic', numbers, detail: `no data: the stable served no requests this interval` };
   return { state: next, verdict: 'pass', reason: 'within-bound', numbers, detail: summary };
