@@ -188,9 +188,14 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
   const counted: Cursor = { ...rest, waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1, ...(troubleSince && { troubleSince }) };
   const a = plan.analysis;
   const base = { stepIndex: cursor.stepIndex, weight: cursor.weight, verdict };
+  // A limit of missing data or failed queries names the check but no threshold: nothing was measured against one.
+  const unmeasured = (kind: ReasonKind) => kind === 'error-limit' || kind === 'no-data-limit';
   const rollback = (kind: ReasonKind, message: string, m = decisive) => ({
     cursor: counted,
-    decision: { action: 'rollback' as const, reason: { ...base, kind, ...checkFields(m), message } },
+    decision: {
+      action: 'rollback' as const,
+      reason: { ...base, kind, ...(unmeasured(kind) && m ? { check: m.check, value: null } : checkFields(m)), message },
+    },
   });
 
   const now = statisticalRollback(measurements);

@@ -126,3 +126,13 @@ describe('rollbackWeights', () => {
     expect(rollbackWeights(gradual, 5)).toEqual([0]);
   });
 });
+
+describe('rollback reasons of the data limits', () => {
+  it('name the check but no threshold: nothing was measured against one', () => {
+    const { decisions } = run(['no-data', 'no-data', 'no-data', 'no-data', 'no-data']);
+    const reason = decisions.at(-1)!.reason;
+    expect(reason).toMatchObject({ kind: 'no-data-limit', check: 'error-rate', value: null });
+    expect(reason.max).toBeUndefined();
+    expect(run(['error', 'error', 'error', 'error']).decisions.at(-1)!.reason.max).toBeUndefined();
+  });
+});

@@ -135,3 +135,15 @@ describe('FanoutNotifier', () => {
     expect(delivered).toEqual(['rolled-back']);
   });
 });
+
+describe('Slack message of a data-limit rollback', () => {
+  it('names the check without a value or threshold', () => {
+    const noData: Notification = {
+      ...rolledBack,
+      decision: { action: 'rollback', reason: { kind: 'no-data-limit', stepIndex: 0, weight: 5, verdict: 'no-data', check: 'error-rate', value: null, message: 'no data for 5 intervals in a row (noDataLimit 5) at step 0 (5%)' } },
+      message: 'no data for 5 intervals in a row (noDataLimit 5) at step 0 (5%)',
+    };
+    const fields = (slackMessage(noData).blocks[2] as { fields: { text: string }[] }).fields.map((f) => f.text.split('\n')[0]);
+    expect(fields).toEqual(['*Image*', '*Stage*', '*Check*', '*Since start*', '*Time to rollback*']);
+  });
+});

@@ -29,8 +29,11 @@ export function slackMessage(n: Notification, options: { dashboardUrl?: string }
   const reason = n.decision?.reason;
   if (reason?.check && (n.kind === 'rolled-back' || n.kind === 'rollback-failed')) {
     fields.push(field('Check', reason.check));
-    fields.push(field('Value', reason.value === null || reason.value === undefined ? 'no value' : formatNumber(reason.value)));
-    fields.push(field('Threshold', describeThreshold(reason)));
+    // A no-data or query-error limit has no value measured against a threshold.
+    if (reason.min !== undefined || reason.max !== undefined) {
+      fields.push(field('Value', reason.value === null || reason.value === undefined ? 'no value' : formatNumber(reason.value)));
+      fields.push(field('Threshold', describeThreshold(reason)));
+    }
   }
   fields.push(field('Since start', formatDuration(elapsedSeconds(n))));
   if (n.timeToRollbackSeconds !== undefined) fields.push(field('Time to rollback', `${formatNumber(n.timeToRollbackSeconds)} s`));
