@@ -148,7 +148,7 @@ function measurementRows(measurements: Measurements): string[] {
   const width = Math.max(0, ...measurements.map((m) => m.check.length));
   return measurements.map((m) => {
     const samples = m.samples === null ? '' : m.check.startsWith('memory-') ? `${formatNumber(m.samples)} series` : `${Math.round(m.samples)} samples`;
-    return `${m.check.padEnd(width)}  ${formatValue(m.check, m.value).padStart(8)}  ${formatThreshold(m.check, m.min, m.max).padEnd(10)} ${verdictWord(m).padEnd(8)} ${samples}`.trimEnd();
+    return `${m.check.padEnd(width)}  ${formatValue(m.check, m.value, m.judge).padStart(8)}  ${formatThreshold(m.check, m.min, m.max, m.judge).padEnd(10)} ${verdictWord(m).padEnd(8)} ${samples}`.trimEnd();
   });
 }
 
@@ -210,8 +210,10 @@ function finalTraffic(record: RunRecord): string {
 export function triggerText(record: RunRecord, threshold = false): string {
   const check = record.triggerCheck;
   if (check === undefined) return triggerWithoutCheck(record.reason);
-  const value = record.triggerValue === null || record.triggerValue === undefined ? `${check}: no data` : `${check} = ${formatValue(check, record.triggerValue)}`;
-  return threshold && (record.thresholdMin !== undefined || record.thresholdMax !== undefined) ? `${value} (${formatThreshold(check, record.thresholdMin, record.thresholdMax)})` : value;
+  // How the trigger was judged, from the plan the run followed: count-based values are shares of requests.
+  const judge = record.plan?.checks.find((c) => c.name === check)?.judge;
+  const value = record.triggerValue === null || record.triggerValue === undefined ? `${check}: no data` : `${check} = ${formatValue(check, record.triggerValue, judge)}`;
+  return threshold && (record.thresholdMin !== undefined || record.thresholdMax !== undefined) ? `${value} (${formatThreshold(check, record.thresholdMin, record.thresholdMax, judge)})` : value;
 }
 
 /** What ended a run that no single check explains, in a few words. */

@@ -69,7 +69,9 @@ export function applyOperatorControl(
   if (decision.action === 'rollback' || !control) return result;
   const base: Omit<DecisionReason, 'kind' | 'message'> = { stepIndex: decision.reason.stepIndex, weight: decision.reason.weight, verdict: decision.reason.verdict };
   if (control.abort) {
-    return overridden(result.cursor, { action: 'rollback', reason: { ...base, kind: 'operator-abort', message: `aborted by ${who(control.abort)}` } });
+    // Time to rollback runs from the request, unless the run was already in trouble before it.
+    const troubleSince = result.cursor.troubleSince ?? control.abort.at;
+    return overridden({ ...result.cursor, troubleSince }, { action: 'rollback', reason: { ...base, kind: 'operator-abort', message: `aborted by ${who(control.abort)}` } });
   }
   if (control.promote && decision.action !== 'promote') {
     if (decision.reason.verdict === 'fail') {

@@ -22,6 +22,8 @@ export interface Measurement {
   readonly samples: number | null;
   readonly min?: number;
   readonly max?: number;
+  /** How the check was judged (`threshold`, `sequential`, …): count-based values are shares of requests. */
+  readonly judge?: string;
   /** One line: why this verdict, with the numbers. */
   readonly detail: string;
 }

@@ -289,7 +289,7 @@ export class RunWatcher {
     if (measurements.length === 0) lines.push('  checks    (no analysis yet)');
     measurements.forEach((m, i) => {
       const samples = m.samples === null ? '' : m.check.startsWith('memory-') ? `${formatNumber(m.samples)} series` : `${Math.round(m.samples)} requests`;
-      lines.push(`  ${i === 0 ? 'checks  ' : '        '}  ${m.check.padEnd(14)}${formatValue(m.check, m.value).padStart(9)}  ${formatThreshold(m.check, m.min, m.max).padEnd(10)} ${verdictWord(m).padEnd(8)} ${samples}`);
+      lines.push(`  ${i === 0 ? 'checks  ' : '        '}  ${m.check.padEnd(14)}${formatValue(m.check, m.value, m.judge).padStart(9)}  ${formatThreshold(m.check, m.min, m.max, m.judge).padEnd(10)} ${verdictWord(m).padEnd(8)} ${samples}`);
     });
     const decision = this.lastAnalysis?.decision;
     lines.push(`  decision  ${decision ? `${decision.action}: ${decision.reason.message}` : '–'}`);

@@ -76,7 +76,9 @@ export function rollbackBoundSeconds(plan: Plan, scrapeIntervalSeconds: number):
 
 type Unit = 'ratio' | 'seconds' | 'bytes' | 'percent' | 'plain';
 
-function unitOf(check: string): Unit {
+function unitOf(check: string, judge?: string): Unit {
+  // A count-based check's value is a share of requests (bad ones, slow ones), whatever its name says.
+  if (judge === 'sequential' || judge === 'stable-guard') return 'ratio';
   if (check === 'traffic-share') return 'percent';
   if (/(^|-)(error|success)-rate$|-ratio$/.test(check)) return 'ratio';
   if (check.startsWith('latency-')) return 'seconds';
@@ -85,9 +87,9 @@ function unitOf(check: string): Unit {
 }
 
 /** A check's value in people's units: 0.0123 → `1.23%`, 0.118 s → `118 ms`, bytes → `131 MB`. */
-export function formatValue(check: string, value: number | null | undefined): string {
+export function formatValue(check: string, value: number | null | undefined, judge?: string): string {
   if (value === null || value === undefined) return '–';
-  switch (unitOf(check)) {
+  switch (unitOf(check, judge)) {
     case 'ratio':
       return `${Number((value * 100).toFixed(2))}%`;
     case 'percent':
@@ -102,10 +104,10 @@ export function formatValue(check: string, value: number | null | undefined): st
 }
 
 /** A check's threshold in people's units: `≤ 1%`, `≥ 99%`, `3%–7%`. */
-export function formatThreshold(check: string, min: number | undefined, max: number | undefined): string {
-  if (min !== undefined && max !== undefined) return `${formatValue(check, min)}–${formatValue(check, max)}`;
-  if (max !== undefined) return `≤ ${formatValue(check, max)}`;
-  if (min !== undefined) return `≥ ${formatValue(check, min)}`;
+export function formatThreshold(check: string, min: number | undefined, max: number | undefined, judge?: string): string {
+  if (min !== undefined && max !== undefined) return `${formatValue(check, min, judge)}–${formatValue(check, max, judge)}`;
+  if (max !== undefined) return `≤ ${formatValue(check, max, judge)}`;
+  if (min !== undefined) return `≥ ${formatValue(check, min, judge)}`;
   return 'no threshold';
 }
 
@@ -113,7 +115,7 @@ const VERDICT_WORD: Record<Measurement['verdict'], string> = { pass: 'pass', fai
 
 /** One measurement: `error-rate 0.12% (≤ 1%) pass`. */
 export function formatMeasurement(m: Measurement): string {
-  return `${m.check} ${formatValue(m.check, m.value)} (${formatThreshold(m.check, m.min, m.max)}) ${VERDICT_WORD[m.verdict]}`;
+  return `${m.check} ${formatValue(m.check, m.value, m.judge)} (${formatThreshold(m.check, m.min, m.max, m.judge)}) ${VERDICT_WORD[m.verdict]}`;
 }
 
 /** The verdict word of a measurement, as the live view shows it. */
@@ -130,7 +132,7 @@ export function describePlan(plan: Plan): string {
 
 /** The checks of a plan in one line: `error-rate ≤ 1%, latency-p99 ≤ 500 ms, …`. */
 export function describeChecks(plan: Plan): string {
-  return plan.checks.map((c) => `${c.name} ${formatThreshold(c.name, c.min, c.max)}`).join(', ');
+  return plan.checks.map((c) => `${c.name} ${formatThreshold(c.name, c.min, c.max, c.judge)}`).join(', ');
 }
 
 /** The tag of an image reference (`…/demo-api:v2` → `v2`), else the reference. */

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDbRunLog } from '../../lambdas/adapters/dynamodb/dynamodb-run-log';
 import { resolvePlan } from '../../lambdas/domain/plan';
+import { THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 import type { Outcome, RunRecord } from '../../lambdas/domain/run';
 import { startDynalite, type Dynalite } from '../../local/dynamodb/dynalite';
 import { memoryTerminal } from '../../local/demo/live-view';
@@ -21,7 +22,8 @@ jest.setTimeout(60_000);
 const ROOT = resolve(__dirname, '../..');
 const DAY = 86_400_000;
 const REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
-const PLAN = resolvePlan({ steps: [{ weight: 5, holdSeconds: 300 }, { weight: 25, holdSeconds: 600 }, { weight: 100 }] });
+// Seeded runs judged their checks on thresholds (their latency trigger values are seconds).
+const PLAN = resolvePlan({ steps: [{ weight: 5, holdSeconds: 300 }, { weight: 25, holdSeconds: 600 }, { weight: 100 }], checks: [...THRESHOLD_CHECKS] });
 // Whole seconds, so that the dates print as they are stored.
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 const ago = (days: number, minutes = 0) => new Date(NOW - days * DAY - minutes * 60_000).toISOString();

@@ -262,3 +262,11 @@ describe('getting Prometheus', () => {
     await expect(failed).rejects.toThrow("installing Prometheus failed at 'apt-get update': exited with 100");
   });
 });
+
+describe('units of count-based checks', () => {
+  it('shows a sequential latency check as the share of slow requests, not as seconds', () => {
+    const m = { check: 'latency-p99', judge: 'sequential', verdict: 'pass' as const, value: 0.004, samples: 1200, max: 0.01, detail: '' };
+    expect(formatMeasurement(m)).toBe('latency-p99 0.4% (≤ 1%) pass');
+    expect(formatMeasurement({ ...m, judge: 'threshold', value: 0.118, max: 0.5 })).toBe('latency-p99 118 ms (≤ 500 ms) pass');
+  });
+});

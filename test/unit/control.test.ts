@@ -68,3 +68,11 @@ describe('operator controls', () => {
     expect(result.cursor.decision).toEqual(result.decision);
   });
 });
+
+describe('time to rollback of an abort', () => {
+  it('runs from the abort request when nothing was wrong before it', () => {
+    expect(analyse(atStep(0), pass, { abort: { by: 'alice', at: at(0) } }, at(1)).cursor.troubleSince).toBe(at(0));
+    const troubled = analyse(atStep(0, { troubleSince: '2026-11-22T09:00:00.000Z' }), fail, { abort: { by: 'alice', at: at(0) } }, at(1));
+    expect(troubled.cursor.troubleSince).toBe('2026-11-22T09:00:00.000Z');
+  });
+});
