@@ -1,4 +1,6 @@
 import { DynamoDbRunLog } from '../../lambdas/adapters/dynamodb/dynamodb-run-log';
+import { startKubeStandIn, type KubeStandIn } from '../k8s-standin';
+import { startGatewayController, type GatewayController } from './gateway-controller';
 import { startAlbStandIn, type AlbStandIn, type WeightsChangedEvent } from '../alb-standin';
 import { startDynalite, type Dynalite } from '../dynamodb/dynalite';
 import { startPrometheus, type RunningPrometheus } from '../prometheus/prometheus-server';
@@ -32,7 +34,14 @@ export function evenlySpread(seed = Math.random()): () => number {
 
 let started = false;
 
-/** DynamoDB and the ALB stand-in, with the handlers' environment pointed at them. One per process. */
+/** How the demo's traffic is routed: ALB weights, or a Gateway API HTTPRoute on an EKS-like cluster. */
+export type DemoRouter = 'alb' | 'gateway-api';
+
+/** The cluster name of the demo's EKS path (the Kubernetes API stand-in answers for it). */
+export const DEMO_CLUSTER = 'demo';
+const DEMO_NAMESPACE = 'demo';
+
+/** DynamoDB and the ALB stand-in (and for the EKS path the Kubernetes API stand-in), with the handlers pointed at them. One per process. */
 export class DemoEnvironment {
   readonly runLog: DynamoDbRunLog;
   private readonly stages = new Set<DemoStage>();
@@ -43,6 +52,8 @@ export class DemoEnvironment {
     readonly alb: AlbStandIn,
     /** Every weight change the stand-in applied, oldest first, with the moment it took effect. */
     readonly weightEvents: readonly WeightsChangedEvent[],
+    /** The Kubernetes API stand-in, on the EKS path (`--router gateway-api`). */
+    readonly kube?: KubeStandIn,
   ) {
     this.runLog = new DynamoDbRunLog(dynalite.client, { tableName: dynalite.tableName });
   }
@@ -51,13 +62,14 @@ export class DemoEnvironment {
    * Starts dynalite and the stand-in and points the handlers at them. The handlers keep the clients of their
    * first call, so a process gets one environment: a second start is refused rather than silently ignored.
    */
-  static async start(): Promise<DemoEnvironment> {
+  static async start(options: { readonly router?: DemoRouter } = {}): Promise<DemoEnvironment> {
     if (started) throw new Error('a DemoEnvironment was already started in this process; the handlers keep their first endpoints, so reuse it');
     started = true;
     const weightEvents: WeightsChangedEvent[] = [];
-    const [dynalite, alb] = await Promise.all([
+    const [dynalite, alb, kube] = await Promise.all([
       startDynalite(),
       startAlbStandIn({ random: evenlySpread(), healthCheckIntervalMs: 1000, onWeightsChanged: (event) => weightEvents.push(event) }),
+      options.router === 'gateway-api' ? startKubeStandIn({ auth: { eks: { clusterName: DEMO_CLUSTER } } }) : Promise.resolve(undefined),
     ]);
     // Dummy credentials, always: nothing here reaches AWS, and a profile or SSO session of the user's must not be asked.
     for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete process.env[name];
@@ -68,7 +80,9 @@ export class DemoEnvironment {
     process.env.TABLE_NAME = dynalite.tableName;
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynalite.endpoint;
     process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 = alb.apiEndpoint;
-    return new DemoEnvironment(dynalite, alb, weightEvents);
+    // The EKS path: DescribeCluster answers with the stand-in's endpoint and CA; the handlers sign real EKS tokens.
+    if (kube) Object.assign(process.env, kube.env);
+    return new DemoEnvironment(dynalite, alb, weightEvents, kube);
   }
 
   /** Starts a stage: services, target groups, listener, Prometheus, load; registers the service. */
@@ -89,7 +103,7 @@ export class DemoEnvironment {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await Promise.allSettled([...this.stages].map((stage) => stage.stop()));
-    await Promise.allSettled([this.alb.stop(), this.dynalite.stop()]);
+    await Promise.allSettled([this.alb.stop(), this.dynalite.stop(), ...(this.kube ? [this.kube.stop()] : [])]);
   }
 }
 
@@ -129,6 +143,8 @@ export class DemoStage {
     readonly canaryTargetGroupArn: string,
     readonly load: LoadGenerator,
     readonly startSeconds: number,
+    /** On the EKS path: what keeps the listener on the HTTPRoute's weights. */
+    readonly gateway?: GatewayController,
   ) {}
 
   /** Starts everything of one stage; whatever started is stopped again when a later part fails. */
@@ -174,9 +190,34 @@ export class DemoStage {
       log(`prometheus  ${prometheus.url}, scraping both services every ${SCRAPE_INTERVAL_SECONDS} s`);
       await Promise.all([env.alb.waitForHealthy(stableTargetGroupArn, 20_000), env.alb.waitForHealthy(canaryTargetGroupArn, 20_000), prometheus.waitForTargetsUp(30_000)]);
 
+      // On the EKS path the orchestrator patches an HTTPRoute, and a gateway controller programs the listener from it.
+      let gateway: GatewayController | undefined;
+      if (env.kube) {
+        const [stableService, canaryService] = [`${options.service}-stable`, `${options.service}-canary`];
+        env.kube.put({
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'HTTPRoute',
+          metadata: { name: options.service, namespace: DEMO_NAMESPACE },
+          spec: { parentRefs: [{ name: 'demo-gateway' }], rules: [{ backendRefs: [{ name: stableService, port: 80, weight: 100 }, { name: canaryService, port: 80, weight: 0 }] }] },
+        });
+        const started = startGatewayController({
+          kube: env.kube,
+          alb: env.alb,
+          namespace: DEMO_NAMESPACE,
+          httpRoute: options.service,
+          listenerArn: listener.arn,
+          targetGroups: { [stableService]: stableTargetGroupArn, [canaryService]: canaryTargetGroupArn },
+        });
+        gateway = started;
+        undo.push(async () => started.stop());
+        await started.synced();
+        log(`gateway     HTTPRoute ${DEMO_NAMESPACE}/${options.service} on the EKS stand-in '${DEMO_CLUSTER}' → the listener (a gateway controller follows its weights)`);
+      }
       await env.runLog.putServiceConfig(options.service, {
         name: options.service,
-        traffic: { kind: 'alb', listenerArn: listener.arn, stableTargetGroupArn, canaryTargetGroupArn },
+        traffic: env.kube
+          ? { kind: 'gateway-api', cluster: DEMO_CLUSTER, namespace: DEMO_NAMESPACE, httpRoute: options.service, stableService: `${options.service}-stable`, canaryService: `${options.service}-canary` }
+          : { kind: 'alb', listenerArn: listener.arn, stableTargetGroupArn, canaryTargetGroupArn },
         metrics: { kind: 'prometheus', url: prometheus.url },
         plan: options.plan,
       });
@@ -185,7 +226,7 @@ export class DemoStage {
       load.start();
       undo.push(() => load.stop());
       log(`load        ${options.rps ?? 100} requests/s through the listener, clients keep their cookies`);
-      const stage = new DemoStage(env, options.service, stable, canary, prometheus, listener.arn, listener.url, stableTargetGroupArn, canaryTargetGroupArn, load, (Date.now() - began) / 1000);
+      const stage = new DemoStage(env, options.service, stable, canary, prometheus, listener.arn, listener.url, stableTargetGroupArn, canaryTargetGroupArn, load, (Date.now() - began) / 1000, gateway);
       return stage;
     } catch (error) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
@@ -215,6 +256,7 @@ export class DemoStage {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.load.stop();
+      this.gateway?.stop();
       await Promise.allSettled([this.prometheus.stop(), this.stable.stop(), this.canary.stop()]);
       this.markStopped();
     })();

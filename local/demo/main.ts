@@ -22,6 +22,7 @@ interface CliOptions {
   readonly stableProfile?: string;
   readonly rps: number;
   readonly json: boolean;
+  readonly router: 'alb' | 'gateway-api';
 }
 
 const relative = (file: string) => file.replace(`${process.cwd()}/`, '');
@@ -35,10 +36,11 @@ function program(): Command {
     .option('--canary-profile <file>', "the canary's behaviour (a profile file, see local/demo/profiles/)")
     .option('--stable-profile <file>', "the stable version's behaviour (default: profiles/healthy.json)")
     .option('--rps <n>', 'requests per second of the load', positiveNumber, 100)
+    .addOption(new Option('--router <kind>', 'how traffic is shifted: ALB target-group weights, or a Gateway API HTTPRoute on an EKS cluster (the Kubernetes API stand-in)').choices(['alb', 'gateway-api']).default('alb'))
     .option('--json', 'print the result as one JSON object on the last line of stdout (dry-run: the dry run; the provoked run is the line before)', false)
     .addHelpText(
       'after',
-      `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  npm run demo\n  npm run demo -- --scenario error-spike\n  npm run demo -- --scenario dry-run --json\n  npm run demo -- --canary-profile my-profile.json --plan ${relative(QUICK_PLAN_FILE)}\n\nNeeds the 'prometheus' binary (Debian: apt-get install -y prometheus); as root with apt-get the demo installs it.\nExit codes: 0 the scenario did what it shows, 1 the demo could not run, 2 bad arguments, 3 the run did not end as the scenario expects.`,
+      `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  npm run demo\n  npm run demo -- --scenario error-spike\n  npm run demo -- --scenario dry-run --json\n  npm run demo -- --router gateway-api --scenario error-spike\n  npm run demo -- --canary-profile my-profile.json --plan ${relative(QUICK_PLAN_FILE)}\n\nNeeds the 'prometheus' binary (Debian: apt-get install -y prometheus); as root with apt-get the demo installs it.\nExit codes: 0 the scenario did what it shows, 1 the demo could not run, 2 bad arguments, 3 the run did not end as the scenario expects.`,
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
@@ -92,8 +94,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const began = Date.now();
   try {
-    process.stdout.write('Starting DynamoDB (dynalite) and the ALB stand-in…\n');
-    env = await Environment.start();
+    process.stdout.write(`Starting DynamoDB (dynalite), the ALB stand-in${options.router === 'gateway-api' ? ' and the Kubernetes API stand-in (EKS cluster "demo")' : ''}…\n`);
+    env = await Environment.start({ router: options.router });
     const outcome = await runScenario(env, {
       scenario: options.scenario,
       terminal: streamTerminal(process.stdout),
