@@ -1,10 +1,12 @@
+import { DEFAULT_PLAN } from '../../lambdas/domain/plan';
 import type { IntervalCounts, VersionCounts } from '../../lambdas/domain/statistics';
-import { Rng } from './rng';
+import { Rng, seedOf } from './rng';
 import type { Scenario, ScenarioFile, Slo } from './scenario';
 
 /**
  * The seeded scenario generator. Every scenario is one rollout of the default plan: 5 intervals at 5%,
- * then 10 at 25% (300 s and 600 s holds at 60 s intervals). Per interval:
+ * then 10 at 25% (300 s and 600 s holds at 60 s intervals), followed by `continuation` intervals at 25% (default 30)
+ * that only a run still held at the end of the plan gets to see (run.ts). Per interval:
  *   total requests  = traffic × lognormal jitter (σ 0.1); the canary's share is Binomial(total, weight);
  *   a version's rate = its base rate × a shared environment factor (lognormal σ 0.25: both versions see the
  *                     same dependency weather) × its own jitter (lognormal σ 0.1);
@@ -16,7 +18,16 @@ import type { Scenario, ScenarioFile, Slo } from './scenario';
  */
 
 export const DEFAULT_SEED = 6;
-const WEIGHTS = [5, 5, 5, 5, 5, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25];
+/** The default plan's analyses: 5 at 5%, then 10 at 25%. Every fault, blip and gap of a scenario lies within them. */
+const PLANNED_WEIGHTS = [5, 5, 5, 5, 5, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25];
+export const PLANNED_INTERVALS = PLANNED_WEIGHTS.length;
+const CONTINUATION_WEIGHT = 25;
+/**
+ * Intervals after the planned ones, at 25%, the same process continued: what a run sees that the engine still holds at
+ * the end of the plan (too few passing intervals, or the power hold). As many as the engine holds a step for power
+ * (`analysis.underpoweredLimit`), after which it fails closed and rolls back.
+ */
+export const DEFAULT_CONTINUATION: number = DEFAULT_PLAN.analysis.underpoweredLimit;
 
 type Traffic = 'high' | 'medium' | 'low';
 const TRAFFIC: Record<Traffic, [number, number]> = { high: [20_000, 100_000], medium: [3_000, 20_000], low: [400, 3_000] };
@@ -44,9 +55,18 @@ interface Family {
   readonly count: number;
   readonly expect: 'promote' | 'rollback';
   readonly traffic: (i: number, rng: Rng) => Traffic;
-  /** Edits the truths of a healthy rollout; returns the first bad interval (null: healthy). */
-  readonly apply: (truths: Truth[], ctx: Context, rng: Rng) => number | null;
+  /** Edits the truths of a healthy rollout's planned intervals; returns the first bad interval (null: healthy). */
+  readonly apply: (truths: Truth[], ctx: Context, rng: Rng) => Applied;
 }
+
+/** What a family did to a rollout: its first bad interval, and how it goes on in the continuation. */
+interface Applied {
+  readonly fault: number | null;
+  /** Edits a healthy truth of the continuation (the fault persists); unset: nothing to continue (healthy, blips). */
+  readonly next?: (truth: Truth, rng: Rng) => void;
+}
+
+const healthy: Applied = { fault: null };
 
 interface Context {
   readonly slo: Slo;
@@ -64,8 +84,9 @@ function regression(metric: Metric, factor: number, count: number): Family {
     traffic: cycle,
     apply: (truths, ctx, rng) => {
       const from = rng.int(0, 6);
-      for (let t = from; t < truths.length; t++) truths[t].canary[metric] = factor * ctx.sloOf[metric] * jitter(rng, 0.1);
-      return from;
+      const next = (truth: Truth, r: Rng) => void (truth.canary[metric] = factor * ctx.sloOf[metric] * jitter(r, 0.1));
+      for (let t = from; t < truths.length; t++) next(truths[t], rng);
+      return { fault: from, next };
     },
   };
 }
@@ -83,7 +104,7 @@ function blip(name: string, versions: readonly ('canary' | 'stable')[]): Family 
       const duration = rng.int(1, 2);
       const level = rng.uniform(2, 8) * ctx.sloOf[metric];
       for (let t = start; t < start + duration; t++) for (const version of versions) truths[t][version][metric] = level * jitter(rng, 0.1);
-      return null;
+      return healthy;
     },
   };
 }
@@ -92,7 +113,7 @@ const jitter = (rng: Rng, sigma: number) => Math.exp(sigma * rng.normal() - (sig
 const metricOf = (rng: Rng): Metric => (rng.next() < 0.5 ? 'errors' : 'slow');
 
 const FAMILIES: readonly Family[] = [
-  { name: 'healthy-high', count: 80, expect: 'promote', traffic: (i) => (i % 2 === 0 ? 'high' : 'medium'), apply: () => null },
+  { name: 'healthy-high', count: 80, expect: 'promote', traffic: (i) => (i % 2 === 0 ? 'high' : 'medium'), apply: () => healthy },
   {
     name: 'healthy-low',
     count: 80,
@@ -101,7 +122,7 @@ const FAMILIES: readonly Family[] = [
     apply: (truths, _ctx, rng) => {
       // A third of them lose the canary's numbers for an interval or two (pod restart, scrape gap).
       if (rng.next() < 0.3) for (let g = rng.int(1, 2); g > 0; g--) truths[rng.int(1, truths.length - 2)].canaryDark = true;
-      return null;
+      return healthy;
     },
   },
   // A dependency hiccup: both versions at 2–8× the SLO for one or two intervals.
@@ -117,7 +138,7 @@ const FAMILIES: readonly Family[] = [
     apply: (truths, ctx, rng) => {
       const metric = metricOf(rng);
       truths[rng.int(0, truths.length - 3)].canary[metric] = rng.uniform(2, 5) * ctx.sloOf[metric];
-      return null;
+      return healthy;
     },
   },
   regression('errors', 1.5, 40),
@@ -145,7 +166,8 @@ const FAMILIES: readonly Family[] = [
         truths[t].canary[metric] = rate;
         if (first === null && rate > ctx.sloOf[metric]) first = t;
       }
-      return first ?? truths.length - 1;
+      // From the end of the plan on it stays at its peak.
+      return { fault: first ?? truths.length - 1, next: (truth) => void (truth.canary[metric] = peak) };
     },
   },
   {
@@ -160,12 +182,13 @@ const FAMILIES: readonly Family[] = [
       const amplification = rng.uniform(1.3, 2);
       const errors = rng.uniform(2, 6) * ctx.sloOf.errors;
       const slow = rng.next() < 0.5 ? rng.uniform(2, 4) * ctx.sloOf.slow : null;
-      for (let t = from; t < truths.length; t++) {
-        truths[t].stableTraffic = amplification;
-        truths[t].stable.errors = errors * jitter(rng, 0.1);
-        if (slow !== null) truths[t].stable.slow = slow * jitter(rng, 0.1);
-      }
-      return from;
+      const next = (truth: Truth, r: Rng) => {
+        truth.stableTraffic = amplification;
+        truth.stable.errors = errors * jitter(r, 0.1);
+        if (slow !== null) truth.stable.slow = slow * jitter(r, 0.1);
+      };
+      for (let t = from; t < truths.length; t++) next(truths[t], rng);
+      return { fault: from, next };
     },
   },
   {
@@ -175,8 +198,9 @@ const FAMILIES: readonly Family[] = [
     expect: 'rollback',
     traffic: cycle,
     apply: (truths) => {
-      for (const truth of truths) truth.canaryDark = true;
-      return 0;
+      const next = (truth: Truth) => void (truth.canaryDark = true);
+      for (const truth of truths) next(truth);
+      return { fault: 0, next };
     },
   },
 ];
@@ -194,45 +218,54 @@ const sample = (rng: Rng, requests: number, rates: Rates): VersionCounts => ({
   slow: rng.binomial(requests, Math.min(0.95, rates.slow)),
 });
 
-function scenario(family: Family, index: number, rng: Rng): Scenario {
+/**
+ * One scenario: the plan's intervals from the benchmark's stream `rng`, then `continuation` more at 25% from a stream
+ * of the scenario's own, so that the plan's intervals are the same whatever the continuation.
+ */
+function scenario(family: Family, index: number, rng: Rng, seed: number, continuation: number): Scenario {
   const trafficClass = family.traffic(index, rng);
+  const name = `${family.name}/${trafficClass}/${String(index).padStart(3, '0')}`;
   const [lo, hi] = TRAFFIC[trafficClass];
   const traffic = rng.logUniform(lo, hi);
   const slo = rng.pick(SLOS);
   const sloOf: Rates = { errors: slo.errorRate, slow: 1 - slo.latencyQuantile };
   const base: Rates = { errors: sloOf.errors * rng.uniform(0.1, 0.6), slow: sloOf.slow * rng.uniform(0.1, 0.6) };
   const canaryFactor: Rates = { errors: rng.uniform(0.8, 1.25), slow: rng.uniform(0.8, 1.25) };
-  const truths: Truth[] = WEIGHTS.map(() => {
-    const environment = jitter(rng, 0.25);
-    const own = (metric: Metric, factor = 1) => base[metric] * factor * environment * jitter(rng, 0.1);
+  const healthyTruth = (r: Rng): Truth => {
+    const environment = jitter(r, 0.25);
+    const own = (metric: Metric, factor = 1) => base[metric] * factor * environment * jitter(r, 0.1);
     return {
       canary: { errors: own('errors', canaryFactor.errors), slow: own('slow', canaryFactor.slow) },
       stable: { errors: own('errors'), slow: own('slow') },
       stableTraffic: 1,
       canaryDark: false,
     };
-  });
-  const fault = family.apply(truths, { slo, sloOf, base }, rng);
-  const intervals: IntervalCounts[] = truths.map((truth, t) => {
-    const total = Math.round(traffic * jitter(rng, 0.1));
-    const canaryRequests = truth.canaryDark ? 0 : rng.binomial(total, WEIGHTS[t] / 100);
-    const stableRequests = Math.round((total - canaryRequests) * truth.stableTraffic);
-    return { canary: sample(rng, canaryRequests, truth.canary), stable: sample(rng, stableRequests, truth.stable) };
-  });
-  return {
-    name: `${family.name}/${trafficClass}/${String(index).padStart(3, '0')}`,
-    expect: family.expect,
-    faultFromInterval: family.expect === 'rollback' ? fault : null,
-    slo,
-    intervals,
   };
+  const sampleInterval = (r: Rng, truth: Truth, weight: number): IntervalCounts => {
+    const total = Math.round(traffic * jitter(r, 0.1));
+    const canaryRequests = truth.canaryDark ? 0 : r.binomial(total, weight / 100);
+    const stableRequests = Math.round((total - canaryRequests) * truth.stableTraffic);
+    return { canary: sample(r, canaryRequests, truth.canary), stable: sample(r, stableRequests, truth.stable) };
+  };
+
+  const truths = PLANNED_WEIGHTS.map(() => healthyTruth(rng));
+  const applied = family.apply(truths, { slo, sloOf, base }, rng);
+  const intervals = truths.map((truth, t) => sampleInterval(rng, truth, PLANNED_WEIGHTS[t]));
+  const own = new Rng(seedOf(`${seed}/${name}`));
+  for (let t = 0; t < continuation; t++) {
+    const truth = healthyTruth(own);
+    applied.next?.(truth, own);
+    intervals.push(sampleInterval(own, truth, CONTINUATION_WEIGHT));
+  }
+  return { name, expect: family.expect, faultFromInterval: family.expect === 'rollback' ? applied.fault : null, slo, intervals };
 }
 
-/** The default benchmark: 600 scenarios over every family, the same for a given seed. */
-export function generateScenarios(seed = DEFAULT_SEED): ScenarioFile {
+/** The default benchmark: 600 scenarios over every family, the same for a given seed and continuation. */
+export function generateScenarios(seed = DEFAULT_SEED, continuation = DEFAULT_CONTINUATION): ScenarioFile {
+  if (!Number.isInteger(continuation) || continuation < 0) throw new RangeError(`continuation must be a whole number ≥ 0, got ${continuation}`);
   const rng = new Rng(seed);
   const scenarios: Scenario[] = [];
-  for (const family of FAMILIES) for (let i = 0; i < family.count; i++) scenarios.push(scenario(family, i, rng));
+  for (const family of FAMILIES) for (let i = 0; i < family.count; i++) scenarios.push(scenario(family, i, rng, seed, continuation));
   return { scenarios };
 }
 

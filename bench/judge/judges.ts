@@ -4,6 +4,7 @@ import { resolvePlan, type CheckSpec, type Plan } from '../../lambdas/domain/pla
 import { isStatisticalMeasurement, judgeChecks, measuredOf, type CountedOutcome, type IntervalCounts } from '../../lambdas/domain/statistics';
 import { mannWhitneyShift } from './mann-whitney';
 import { Rng } from './rng';
+import { PLANNED_INTERVALS } from './generator';
 import type { Scenario } from './scenario';
 
 /**
@@ -118,8 +119,8 @@ function mannWhitneyJudge(): BenchJudge {
 }
 
 /** The canary weights the scenarios were generated at: the first third of the intervals at 5%, the rest at 25%. */
-export function generatedWeights(intervals: number): number[] {
-  const first = Math.max(1, Math.ceil(intervals / 3));
+export function generatedWeights(intervals: number, planned = intervals): number[] {
+  const first = Math.max(1, Math.ceil(planned / 3));
   return Array.from({ length: intervals }, (_, i) => (i < first ? 5 : 25));
 }
 
@@ -133,7 +134,7 @@ export type PowerHold = Plan['analysis']['powerHold'];
  * SLOs, and steps laid over the scenario the way the generator laid its weights (5% for the first third, then 25%).
  */
 export function benchPlan(scenario: Scenario, powerHold: PowerHold = 'promotion'): Plan {
-  const n = scenario.intervals.length;
+  const n = Math.min(PLANNED_INTERVALS, scenario.intervals.length);
   const first = Math.max(1, Math.ceil(n / 3));
   return resolvePlan({
     steps: [{ weight: 5, holdSeconds: first * 60 }, { weight: 25, holdSeconds: Math.max(1, n - first) * 60 }, { weight: 100 }],
@@ -145,12 +146,6 @@ export function benchPlan(scenario: Scenario, powerHold: PowerHold = 'promotion'
   });
 }
 
-/** FNV-1a of a scenario's name: the seed of its thinning, so that every run of the benchmark thins alike. */
-export function seedOf(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 /**
  * The interval as it would have been with the canary at `weight` rather than the `generated` weight: each canary

@@ -57,6 +57,7 @@ export function judgeTable(s: JudgeSummary): string {
       (s.judge === 'ours' ? `, promoted with the canary proven healthy ${s.provenHealthy}` : ''),
     `regressions ${s.regressions}: missed ${s.missed} (promoted ${s.missedPromoted}, held ${s.missedHeld}), missed at ≥ 2× SLO ${missedAtLeast(s, 2)} (promoted ${promotedAtLeast(s, 2)}), rolled back before the fault ${s.early}`,
     `held for power at the end (the data could not yet detect the regression size; counted in held): ${s.heldForPower}`,
+    `healthy runs promoted after median ${s.medianPromotionIntervals ?? '-'}, p90 ${s.p90PromotionIntervals ?? '-'} intervals; runs that went on past the plan: ${s.continued}`,
     `detection, intervals from faultFromInterval (1 = at the first bad interval): median ${s.medianDetectionIntervals ?? '-'}, p90 ${s.p90DetectionIntervals ?? '-'}; no-data holds ${s.noDataHolds}`,
     header,
     ...s.families.map(familyRow),
@@ -76,6 +77,7 @@ export function comparisonTable(summaries: readonly JudgeSummary[]): string {
     pad('median', 7),
     pad('p90', 5),
     pad('no-data holds', 13),
+    pad('promote p90', 11),
   ].join(' ');
   const rows = summaries.map((s) =>
     [
@@ -89,6 +91,7 @@ export function comparisonTable(summaries: readonly JudgeSummary[]): string {
       pad(s.medianDetectionIntervals, 7),
       pad(s.p90DetectionIntervals, 5),
       pad(s.noDataHolds, 13),
+      pad(s.p90PromotionIntervals, 11),
     ].join(' '),
   );
   return [header, ...rows].join('\n');

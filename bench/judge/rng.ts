@@ -73,3 +73,10 @@ export class Rng {
     return max(0, min(n, x));
   }
 }
+
+/** FNV-1a of a name: the seed of a random stream tied to a scenario, the same on every run of the benchmark. */
+export function seedOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

@@ -1,20 +1,23 @@
-import { familyOf } from './generator';
-import { atWeight, generatedWeights, seedOf, type BenchJudge } from './judges';
-import { Rng } from './rng';
+import { familyOf, PLANNED_INTERVALS } from './generator';
+import { atWeight, generatedWeights, type BenchJudge } from './judges';
+import { Rng, seedOf } from './rng';
 import type { Scenario } from './scenario';
 
 /**
  * The plan semantics every judge runs under (see README.md):
- * - a scenario is one rollout; its intervals are the analyses, in order; the judge sees one at a time;
+ * - a scenario is one rollout; its intervals are the analyses, in order; the judge sees one at a time. The first
+ *   min(15, n) are the plan's (PLANNED_INTERVALS: 5 min at 5%, 10 min at 25%); any after them are its continuation,
+ *   seen only by a run still held when the plan's time is up;
  * - rollback: the judge's own rule says so, or 5 intervals in a row without data (the engine's noDataLimit);
- * - promote: the judge's own plan promotes (ours: the engine's decide()), or the scenario ends without a rollback,
- *   at least 2/3 of its intervals passed (the holds advance only on passing intervals; the remaining third is the
- *   run's slack for holds) and the judge is not holding for power (ours: its data do not yet rule out the regression
- *   size a step must be able to detect); otherwise the run ends "held": neither promoted nor rolled back;
- * - weights: the scenarios were generated at 5% for the first third of the intervals, then 25%. A run is at 5% until
- *   it has passed that many intervals (ours: until the engine's decide() advances), then at 25%; while a run is at
- *   5% on an interval generated at 25%, the canary's counts are thinned to 5% (the rest served by stable), so a run
- *   that holds sees the traffic it would really get. The same for every judge.
+ * - promote: the judge's own plan promotes (ours: the engine's decide()), or, from the last planned interval on, at
+ *   least 2/3 of the planned intervals have passed (the holds advance only on passing intervals; the remaining third
+ *   is the run's slack for holds) and the judge is not holding for power (ours: its data do not yet rule out the
+ *   regression size a step must be able to detect). A run that is neither goes on into the continuation, as the
+ *   engine would; one still undecided when the intervals run out ends "held": neither promoted nor rolled back;
+ * - weights: the scenarios were generated at 5% for the first third of the planned intervals, then 25%. A run is at
+ *   5% until it has passed that many intervals (ours: until the engine's decide() advances), then at 25%; while a run
+ *   is at 5% on an interval generated at 25%, the canary's counts are thinned to 5% (the rest served by stable), so a
+ *   run that holds sees the traffic it would really get. The same for every judge.
  */
 
 export const NO_DATA_LIMIT = 5;
@@ -32,6 +35,10 @@ export interface ScenarioResult {
   readonly heldForPower: boolean;
   /** Index of the interval whose analysis rolled back. */
   readonly rollbackAt: number | null;
+  /** Index of the interval after which the run was promoted. */
+  readonly promotedAt: number | null;
+  /** Decided (or ended held) past the plan's intervals, in the continuation. */
+  readonly continued: boolean;
   /** Intervals from the fault to the rollback, counting both: 1 = rolled back at the first bad interval. */
   readonly detectionIntervals: number | null;
   /** Rolled back before the first bad interval (a false alarm that happened to hit a bad release). */
@@ -45,7 +52,9 @@ export interface ScenarioResult {
 /** Runs one scenario through one judge. */
 export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResult {
   const run = judge.start(scenario);
-  const generated = generatedWeights(scenario.intervals.length);
+  const planned = Math.min(PLANNED_INTERVALS, scenario.intervals.length);
+  const generated = generatedWeights(scenario.intervals.length, planned);
+  const passesToPromote = Math.ceil(PASS_SHARE_TO_PROMOTE * planned);
   const firstStep = generated.filter((w) => w === generated[0]).length;
   const rng = new Rng(seedOf(scenario.name));
   let weight = generated[0];
@@ -72,13 +81,13 @@ export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResu
       rollbackAt = i;
       break;
     }
-    if (step.promote) {
+    // The plan's time is up: promote with enough passes unless holding for power; otherwise go on, as the engine does.
+    if (step.promote || (i >= planned - 1 && passes >= passesToPromote && !underpowered)) {
       promotedAt = i;
       break;
     }
   }
-  const enoughPasses = passes >= Math.ceil(PASS_SHARE_TO_PROMOTE * scenario.intervals.length);
-  const outcome: RunOutcome = rollbackAt !== null ? 'rollback' : promotedAt !== null || (enoughPasses && !underpowered) ? 'promote' : 'held';
+  const outcome: RunOutcome = rollbackAt !== null ? 'rollback' : promotedAt !== null ? 'promote' : 'held';
   const fault = scenario.faultFromInterval;
   const early = rollbackAt !== null && fault !== null && rollbackAt < fault;
   return {
@@ -89,6 +98,8 @@ export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResu
     outcome,
     heldForPower: outcome === 'held' && underpowered,
     rollbackAt,
+    promotedAt,
+    continued: (rollbackAt ?? promotedAt ?? scenario.intervals.length - 1) >= planned,
     detectionIntervals: rollbackAt !== null && fault !== null && !early ? rollbackAt - fault + 1 : null,
     early,
     noDataHolds,
@@ -131,6 +142,11 @@ export interface JudgeSummary {
   readonly medianDetectionIntervals: number | null;
   readonly p90DetectionIntervals: number | null;
   readonly noDataHolds: number;
+  /** Healthy runs promoted: intervals from the start to the promotion (15 = on time with the default plan). */
+  readonly medianPromotionIntervals: number | null;
+  readonly p90PromotionIntervals: number | null;
+  /** Runs that went on past the plan's intervals (held at the end of the plan). */
+  readonly continued: number;
   readonly families: readonly FamilySummary[];
 }
 
@@ -173,6 +189,7 @@ export function summarise(judge: BenchJudge, results: readonly ScenarioResult[],
     };
   });
   const found = detections(results);
+  const promotions = healthy.filter((r) => r.promotedAt !== null).map((r) => r.promotedAt! + 1);
   return {
     judge: judge.name,
     description: judge.description,
@@ -190,6 +207,9 @@ export function summarise(judge: BenchJudge, results: readonly ScenarioResult[],
     medianDetectionIntervals: median(found),
     p90DetectionIntervals: percentile(found, 0.9),
     noDataHolds: results.reduce((s, r) => s + r.noDataHolds, 0),
+    medianPromotionIntervals: median(promotions),
+    p90PromotionIntervals: percentile(promotions, 0.9),
+    continued: results.filter((r) => r.continued).length,
     families,
   };
 }

@@ -50,6 +50,12 @@ describe('parseArgs', () => {
     expect(parseArgs(['--scenarios', 'x.json', '--json', '--seed', '9'])).toEqual({ json: true, seed: 9, scenarios: 'x.json' });
   });
 
+  it('reads --continuation for generated scenarios only', () => {
+    expect(parseArgs(['--continuation', '0'])).toEqual({ json: false, seed: 6, continuation: 0 });
+    expect(() => parseArgs(['--continuation', '-1'])).toThrow(/^--continuation must be a whole number ≥ 0/);
+    expect(() => parseArgs(['--continuation', '5', '--scenarios', 'x.json'])).toThrow(/^--continuation applies to generated scenarios/);
+  });
+
   it('refuses what it does not know', () => {
     expect(() => parseArgs(['--jsn'])).toThrow(/^unknown argument '--jsn'; usage: npm run bench:judge -- \[--scenarios FILE\] \[--json\]/);
     expect(() => parseArgs(['--scenarios'])).toThrow(/^--scenarios needs a value/);
@@ -71,6 +77,23 @@ describe('the generator', () => {
       expect(families).toContain(family);
     }
     expect(generated.scenarios.filter((s) => s.name.startsWith('healthy-low/')).every((s) => s.intervals[0].canary.requests < 200)).toBe(true);
+  });
+
+  it('adds the continuation after the plan’s 15 intervals, leaving those 15 as they are', () => {
+    const cut = generateScenarios(6, 0);
+    expect(generated.scenarios.every((s) => s.intervals.length === 45)).toBe(true);
+    expect(cut.scenarios.every((s) => s.intervals.length === 15)).toBe(true);
+    generated.scenarios.forEach((s, i) => {
+      expect(s.intervals.slice(0, 15)).toEqual(cut.scenarios[i].intervals);
+      expect([s.name, s.faultFromInterval]).toEqual([cut.scenarios[i].name, cut.scenarios[i].faultFromInterval]);
+    });
+    // The fault goes on: a 5× error regression stays far above its SLO in the continuation.
+    const bad = generated.scenarios.find((s) => s.name.startsWith('err-5x/high/'))!;
+    for (const interval of bad.intervals.slice(15)) expect(interval.canary.errors / interval.canary.requests).toBeGreaterThan(3 * bad.slo.errorRate);
+    // A routing mistake too: the canary stays dark.
+    const dark = generated.scenarios.find((s) => s.name.startsWith('no-canary-data/'))!;
+    expect(dark.intervals.every((i) => i.canary.requests === 0)).toBe(true);
+    expect(() => generateScenarios(6, -1)).toThrow(/continuation must be a whole number ≥ 0/);
   });
 
   it('labels severities from the family names', () => {
@@ -109,6 +132,13 @@ describe('the plan semantics', () => {
     expect(runScenario(scripted(['no-data', 'no-data', 'pass', 'pass', 'pass', 'pass'], null), scenario(null))).toMatchObject({ outcome: 'promote', noDataHolds: 2 });
   });
 
+  it('a run short of passes when the plan’s time is up goes on into the continuation, and is promoted there once it has them', () => {
+    const long = { ...generated.scenarios[0], expect: 'promote' as const, faultFromInterval: null };
+    const verdicts: BenchVerdict[] = [...Array.from({ length: 6 }, (): BenchVerdict => 'fail'), ...Array.from({ length: 39 }, (): BenchVerdict => 'pass')];
+    // 9 passes by interval 14, the 10th (2/3 of 15) at interval 15.
+    expect(runScenario(scripted(verdicts, null), long)).toMatchObject({ outcome: 'promote', promotedAt: 15, continued: true });
+  });
+
   it('promotes only with 2/3 of the intervals passed; otherwise the run ends held', () => {
     expect(runScenario(scripted(['fail', 'fail', 'fail', 'pass', 'pass', 'pass'], null), scenario(null)).outcome).toBe('held');
   });
@@ -135,15 +165,19 @@ describe('holds, weights and the power hold, the same for every judge', () => {
   it('a run holding at 5% sees the canary thinned to 5% where the scenario was generated at 25%', () => {
     const seen: number[] = [];
     const stuck: BenchJudge = { name: 's', description: '', start: () => ({ step: (_i, interval) => (seen.push(interval.canary.requests), { verdict: 'fail', rollback: false }) }) };
-    runScenario(stuck, healthy);
+    const stuckResult = runScenario(stuck, healthy);
     const generatedRequests = healthy.intervals.map((i) => i.canary.requests);
+    // Never passing, it goes on past the plan's 15 intervals into the continuation, and ends held.
+    expect(stuckResult).toMatchObject({ outcome: 'held', continued: true });
+    expect(seen).toHaveLength(healthy.intervals.length);
     // Never passing, it stays at 5%: the first third as generated, the rest thinned to a fifth.
     expect(seen.slice(0, 5)).toEqual(generatedRequests.slice(0, 5));
     seen.slice(5).forEach((requests, i) => expect(requests).toBeLessThan(0.3 * generatedRequests[5 + i]));
     const moving: BenchJudge = { name: 'm', description: '', start: () => ({ step: (_i, interval) => (seen.push(interval.canary.requests), { verdict: 'pass', rollback: false }) }) };
     seen.length = 0;
-    runScenario(moving, healthy);
-    expect(seen).toEqual(generatedRequests);
+    // Passing every interval, it is promoted when the plan's time is up: the continuation is never seen.
+    expect(runScenario(moving, healthy)).toMatchObject({ outcome: 'promote', promotedAt: 14, continued: false });
+    expect(seen).toEqual(generatedRequests.slice(0, 15));
   });
 
   it('thinning keeps the rates and moves the requests to stable', () => {
