@@ -60,7 +60,7 @@ export const DEFAULT_MIN_SAMPLES = 20;
 export const DEFAULT_SEQUENTIAL_MIN_SAMPLES = 20;
 
 /** The tunables a sequential check gets when it sets none: the settings that won the judge benchmark (bench/judge). */
-export const SEQUENTIAL_CHECK_DEFAULTS = { maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: DEFAULT_SEQUENTIAL_MIN_SAMPLES } as const;
+export const SEQUENTIAL_CHECK_DEFAULTS = { maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 1.75, minSamples: DEFAULT_SEQUENTIAL_MIN_SAMPLES } as const;
 
 /** The stable guard's default: the stable must be above the SLO this many intervals in a row. */
 export const STABLE_GUARD_CHECK_DEFAULTS = { sustainIntervals: 3 } as const;

@@ -24,7 +24,7 @@ const statistical = (e: RunEvent) => (e.measurements ?? []) as StatisticalMeasur
 const sequential = (e: RunEvent) => statistical(e).filter((m): m is SequentialMeasurement => m.judge === 'sequential');
 
 describe('the statistical judge on the whole workflow', () => {
-  it('promotes a low-traffic healthy canary once its data could have caught a 2× regression, holding until then', async () => {
+  it('promotes a low-traffic healthy canary once its data could have caught a 1.75× regression, holding until then', async () => {
     // Prepare: 100 requests/s in all, 20 of them on the canary per 1 s interval: too few to judge in the 2 s hold.
     const svc = await env.addService('quiet-judge-api', { rps: 100, plan: { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
 
@@ -39,7 +39,7 @@ describe('the statistical judge on the whole workflow', () => {
     // Past its 2-interval hold the step waited for power, saying why.
     const held = analyses.filter((e) => e.decision?.reason.kind === 'underpowered');
     expect(held.length).toBeGreaterThanOrEqual(1);
-    expect(held[0].message).toMatch(/^all checks passed, but the data cannot yet detect the regression to guard against: .*a canary at 2% is not yet ruled out \(upper bound [\d.]+%\) after [\d,]+ canary requests.*; holding \(1\/30\) at step 0 \(20%\)$/);
+    expect(held[0].message).toMatch(/^all checks passed, but the data cannot yet detect the regression to guard against: .*a canary at 1.75% is not yet ruled out \(upper bound [\d.]+%\) after [\d,]+ canary requests.*; holding \(1\/30\) at step 0 \(20%\)$/);
     // The promoting analysis: every sequential check powered, with the numbers behind it.
     const last = analyses.at(-1)!;
     expect(last.decision?.action).toBe('promote');

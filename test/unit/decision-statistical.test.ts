@@ -86,18 +86,18 @@ describe('decide with statistical measurements: immediate rollbacks', () => {
 });
 
 describe('decide with statistical measurements: the power hold', () => {
-  // 20 canary requests a minute without errors: a canary at 2× the SLO is ruled out only after some 250 requests.
+  // 20 canary requests a minute without errors: a canary at 1.75× the SLO is ruled out only after some 300 requests.
   const quiet = counts([20, 0, 0], [380, 2, 2]);
 
-  it('holds the last step past its hold until the data could detect 2× the SLO, saying why, then promotes', () => {
+  it('holds the last step past its hold until the data could detect 1.75× the SLO, saying why, then promotes', () => {
     const steps = run(repeat(40, quiet));
 
     const held = steps.filter((s) => s.decision.reason.kind === 'underpowered');
     expect(held.length).toBeGreaterThanOrEqual(5);
-    expect(held[0].decision.reason).toMatchObject({ stepIndex: 1, weight: 25, check: 'error-rate', verdict: 'pass', max: 0.02 });
-    expect(held[0].decision.reason.value).toBeGreaterThan(0.02);
+    expect(held[0].decision.reason).toMatchObject({ stepIndex: 1, weight: 25, check: 'error-rate', verdict: 'pass', max: 0.0175 });
+    expect(held[0].decision.reason.value).toBeGreaterThan(0.0175);
     expect(held[0].decision.reason.message).toMatch(
-      /^all checks passed, but the data cannot yet detect the regression to guard against: error-rate: a canary at 2% is not yet ruled out \(upper bound [\d.]+%\) after 80 canary requests; latency-p99: .*; holding \(1\/30\) at step 1 \(25%\)$/,
+      /^all checks passed, but the data cannot yet detect the regression to guard against: error-rate: a canary at 1.75% is not yet ruled out \(upper bound [\d.]+%\) after 80 canary requests; latency-p99: .*; holding \(1\/30\) at step 1 \(25%\)$/,
     );
     expect(held.map((s) => s.cursor.underpoweredIntervals)).toEqual(held.map((_s, i) => i + 1));
     const last = steps.at(-1)!;
@@ -123,8 +123,8 @@ describe('decide with statistical measurements: the power hold', () => {
 
     expect(steps.map((s) => s.decision.reason.kind)).toEqual(['holding', 'hold-complete', 'holding', 'underpowered', 'underpowered', 'underpowered-limit']);
     const { reason } = steps.at(-1)!.decision;
-    expect(reason).toMatchObject({ check: 'error-rate', stepIndex: 1, weight: 25, max: 0.02 });
-    expect(reason.message).toMatch(/^too little data to pass: held 3 intervals past the hold \(underpoweredLimit 3\) at step 1 \(25%\): error-rate: a canary at 2% is not yet ruled out/);
+    expect(reason).toMatchObject({ check: 'error-rate', stepIndex: 1, weight: 25, max: 0.0175 });
+    expect(reason.message).toMatch(/^too little data to pass: held 3 intervals past the hold \(underpoweredLimit 3\) at step 1 \(25%\): error-rate: a canary at 1.75% is not yet ruled out/);
   });
 
   it('counts a no-data interval during the power hold toward its limit, and says so', () => {

@@ -34,8 +34,8 @@ describe('resolvePlan defaults', () => {
     const plan = resolvePlan();
 
     expect(plan.checks).toEqual([
-      { name: 'error-rate', judge: 'sequential', count: 'errors', slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: 20 },
-      { name: 'latency-p99', judge: 'sequential', count: 'slow', max: 0.5, slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: 20 },
+      { name: 'error-rate', judge: 'sequential', count: 'errors', slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 1.75, minSamples: 20 },
+      { name: 'latency-p99', judge: 'sequential', count: 'slow', max: 0.5, slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 1.75, minSamples: 20 },
       { name: 'stable-error-rate', judge: 'stable-guard', count: 'errors', slo: 0.01, sustainIntervals: 3, minSamples: 0 },
       { name: 'stable-latency-p99', judge: 'stable-guard', count: 'slow', max: 0.5, slo: 0.01, sustainIntervals: 3, minSamples: 0 },
     ]);

@@ -27,7 +27,7 @@ describe('the plan’s statistical checks', () => {
 
   it('configure the statistics modules from the check, the guard’s α spent over the plan’s holds', () => {
     const plan = resolvePlan();
-    expect(sequentialConfigOf(plan, plan.checks[0])).toMatchObject({ alpha: 0.004, slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 2, minSamples: 20 });
+    expect(sequentialConfigOf(plan, plan.checks[0])).toMatchObject({ alpha: 0.004, slo: 0.01, maxRatio: 1.5, fastAbortFactor: 5, detectFactor: 1.75, minSamples: 20 });
     expect(stableGuardConfigOf(plan, plan.checks[2])).toMatchObject({ alpha: 0.001, slo: 0.01, sustainIntervals: 3, horizonIntervals: 15 });
   });
 

@@ -98,7 +98,7 @@ export function gaugeMeasurement(check: string, result: GaugeTrendResult): Stati
   };
 }
 
-const percent = (v: number | null) => (v === null ? 'n/a' : `${significant(v * 100, 2)}%`);
+const percent = (v: number | null) => (v === null ? 'n/a' : `${significant(v * 100, 3)}%`);
 const whole = (v: number) => Math.round(v).toLocaleString('en-US');
 
 /** Which statistical rule rolled back: a canary proven worse than tolerated, a fast abort, or the stable guard. */
@@ -145,7 +145,7 @@ export function describeStatisticalRollback(m: StatisticalMeasurement): string {
   return `${m.check}: canary ${percent(n.canaryRate)} vs stable ${percent(n.stableRate)} over ${whole(n.canary.requests)} requests (${axes})`;
 }
 
-/** Why a sequential check does not yet let its step pass: `error-rate: a canary at 2% is not yet ruled out (upper bound 2.6%) after 412 canary requests`. */
+/** Why a sequential check does not yet let its step pass: `error-rate: a canary at 1.75% is not yet ruled out (upper bound 2.61%) after 412 canary requests`. */
 export function describeUnderpowered(m: StatisticalMeasurement): string {
   if (m.judge !== 'sequential') return `${m.check}: ${m.detail}`;
   const n = m.statistics;
