@@ -178,7 +178,11 @@ export function statusLines(snapshot: RunSnapshot, now = Date.now()): string[] {
     lines.push(row('weights', finalTraffic(record)));
     if (record.reason) lines.push(row('reason', record.reason));
     if (record.triggerCheck !== undefined) lines.push(row('trigger', triggerText(record, true)));
-    if (record.timeToRollbackSeconds !== undefined) lines.push(row('rollback', `${formatNumber(record.timeToRollbackSeconds)} s from the first bad analysis to 100% on stable`));
+    if (record.timeToRollbackSeconds !== undefined) {
+      // An abort's clock starts at the request (control.ts), any other rollback's at the first bad analysis.
+      const since = /^aborted by /.test(record.reason ?? '') ? 'the abort' : 'the first bad analysis';
+      lines.push(row('rollback', `${formatNumber(record.timeToRollbackSeconds)} s from ${since} to 100% on stable`));
+    }
     if (record.manualCommand) lines.push(row('manual', record.manualCommand));
   }
 

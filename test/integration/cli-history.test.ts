@@ -298,6 +298,12 @@ describe('canary status of an ended run', () => {
     ]);
   });
 
+  it('times an aborted run from the abort, not from an analysis', async () => {
+    const { code, stdout } = await canary('status', 'checkout-api-r7');
+    expect(code).toBe(0);
+    expect(stdout).toContain('rollback  3.2 s from the abort to 100% on stable');
+  });
+
   it('a control for an ended run is refused with the engine’s message, exit 1', async () => {
     // Act
     const abort = await canary('abort', 'checkout-api-r3', '--reason', 'too late', '--as', 'alice');
