@@ -180,7 +180,7 @@ export function statusLines(snapshot: RunSnapshot, now = Date.now()): string[] {
     if (record.triggerCheck !== undefined) lines.push(row('trigger', triggerText(record, true)));
     if (record.timeToRollbackSeconds !== undefined) {
       // An abort's clock starts at the request (control.ts), any other rollback's at the first bad analysis.
-      const since = /^aborted by /.test(record.reason ?? '') ? 'the abort' : 'the first bad analysis';
+      const since = abortedBy(record.reason) !== undefined ? 'the abort' : 'the first bad analysis';
       lines.push(row('rollback', `${formatNumber(record.timeToRollbackSeconds)} s from ${since} to 100% on stable`));
     }
     if (record.manualCommand) lines.push(row('manual', record.manualCommand));
@@ -220,11 +220,16 @@ export function triggerText(record: RunRecord, threshold = false): string {
   return threshold && (record.thresholdMin !== undefined || record.thresholdMax !== undefined) ? `${value} (${formatThreshold(check, record.thresholdMin, record.thresholdMax, judge)})` : value;
 }
 
+/** Who aborted the run, when its reason is an operator abort (`aborted by alice at 2026-…`, control.ts). */
+function abortedBy(reason: string | undefined): string | undefined {
+  return reason === undefined ? undefined : /^aborted by (.+?) at \d{4}-/.exec(reason)?.[1];
+}
+
 /** What ended a run that no single check explains, in a few words. */
 function triggerWithoutCheck(reason: string | undefined): string {
   if (reason === undefined) return '–';
-  const aborted = /^aborted by (.+?) at \d{4}-/.exec(reason);
-  if (aborted) return `operator abort (${aborted[1]})`;
+  const aborted = abortedBy(reason);
+  if (aborted !== undefined) return `operator abort (${aborted})`;
   if (reason.startsWith('no approval')) return 'approval timeout';
   if (reason.startsWith('step failed')) return 'step failed';
   if (reason.startsWith('execution ')) return reason.split(':')[0];

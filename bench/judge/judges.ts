@@ -118,7 +118,12 @@ function mannWhitneyJudge(): BenchJudge {
   };
 }
 
-/** The canary weights the scenarios were generated at: the first third of the intervals at 5%, the rest at 25%. */
+/** How many of a scenario's intervals are the plan's: the default plan's 15, or all of a shorter scenario. */
+export function plannedIntervals(scenario: Scenario): number {
+  return Math.min(PLANNED_INTERVALS, scenario.intervals.length);
+}
+
+/** The canary weights the scenarios were generated at: the first third of the planned intervals at 5%, the rest at 25%. */
 export function generatedWeights(intervals: number, planned = intervals): number[] {
   const first = Math.max(1, Math.ceil(planned / 3));
   return Array.from({ length: intervals }, (_, i) => (i < first ? 5 : 25));
@@ -134,7 +139,7 @@ export type PowerHold = Plan['analysis']['powerHold'];
  * SLOs, and steps laid over the scenario the way the generator laid its weights (5% for the first third, then 25%).
  */
 export function benchPlan(scenario: Scenario, powerHold: PowerHold = 'promotion'): Plan {
-  const n = Math.min(PLANNED_INTERVALS, scenario.intervals.length);
+  const n = plannedIntervals(scenario);
   const first = Math.max(1, Math.ceil(n / 3));
   return resolvePlan({
     steps: [{ weight: 5, holdSeconds: first * 60 }, { weight: 25, holdSeconds: Math.max(1, n - first) * 60 }, { weight: 100 }],
@@ -145,7 +150,6 @@ export function benchPlan(scenario: Scenario, powerHold: PowerHold = 'promotion'
     ],
   });
 }
-
 
 /**
  * The interval as it would have been with the canary at `weight` rather than the `generated` weight: each canary

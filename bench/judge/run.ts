@@ -1,5 +1,5 @@
-import { familyOf, PLANNED_INTERVALS } from './generator';
-import { atWeight, generatedWeights, type BenchJudge } from './judges';
+import { familyOf } from './generator';
+import { atWeight, generatedWeights, plannedIntervals, type BenchJudge } from './judges';
 import { Rng, seedOf } from './rng';
 import type { Scenario } from './scenario';
 
@@ -52,7 +52,7 @@ export interface ScenarioResult {
 /** Runs one scenario through one judge. */
 export function runScenario(judge: BenchJudge, scenario: Scenario): ScenarioResult {
   const run = judge.start(scenario);
-  const planned = Math.min(PLANNED_INTERVALS, scenario.intervals.length);
+  const planned = plannedIntervals(scenario);
   const generated = generatedWeights(scenario.intervals.length, planned);
   const passesToPromote = Math.ceil(PASS_SHARE_TO_PROMOTE * planned);
   const firstStep = generated.filter((w) => w === generated[0]).length;

@@ -6,7 +6,7 @@ import { executionInputSchema, IMAGE_EXAMPLE } from './execution-input';
  * Generated from the schema Start validates with; defaults are optional on input.
  */
 export function executionInputJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(executionInputSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(executionInputSchema, { io: 'input' }) as Record<string, unknown>;
   return {
     $id: 'https://github.com/canary-orchestrator/canary-orchestrator/statemachine/execution-input.schema.json',
     title: 'canary-orchestrator execution input',

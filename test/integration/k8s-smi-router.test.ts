@@ -111,7 +111,7 @@ describe('SmiRouter', () => {
 
   it('says the SMI CRDs are missing when the cluster does not serve split.smi-spec.io', async () => {
     // Prepare
-    const router = new SmiRouter(bare.client, { namespace: NS, trafficSplit: 'any', stableService: 'payments-stable', canaryService: 'payments-canary' });
+    const router = new SmiRouter(bare.client, { namespace: NS, trafficSplit: 'payments-split', stableService: 'payments-stable', canaryService: 'payments-canary' });
 
     // Act
     const error = await router.getWeights().catch((e: unknown) => e);

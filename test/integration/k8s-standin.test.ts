@@ -86,7 +86,7 @@ describe('Kubernetes API stand-in', () => {
     // Act
     const merge = await call('PATCH', ROUTE_URL, { spec: {} }, 'application/merge-patch+json');
     const smi = await call('GET', '/apis/split.smi-spec.io');
-    const unserved = await call('GET', '/apis/split.smi-spec.io/v1alpha4/namespaces/payments/trafficsplits/any');
+    const unserved = await call('GET', '/apis/split.smi-spec.io/v1alpha4/namespaces/payments/trafficsplits/payments-split');
 
     // Assess
     expect(merge.status).toBe(415);
