@@ -47,6 +47,10 @@ export interface Workload {
   scaleDownCanary(): Promise<WorkloadStatus>;
   /** Whether a workload serves at full strength now, whatever its image: `ready` is true when it is healthy. */
   isHealthy(role: WorkloadRole): Promise<WorkloadStatus>;
+  /** Raises stable's desired count to `desired` when below it (never lowers it, no write when not below); repeatable, returns at once with `stableCapacity`'s status. */
+  restoreStableCapacity(desired: number): Promise<WorkloadStatus>;
+  /** Whether stable has at least `desired` available replicas (tasks) of its current spec; no deadline, the caller decides when to stop waiting. */
+  stableCapacity(desired: number): Promise<WorkloadStatus>;
   /** What this workload is, for messages, e.g. `Deployment payments/payments-canary`. */
   describe(role: WorkloadRole): string;
 }
@@ -65,4 +69,48 @@ export function enforceDeadline(subject: string, status: WorkloadStatus, window:
   if (now.getTime() <= deadline) return status;
   const seconds = Math.round((now.getTime() - startedAt) / 1000);
   throw new WorkloadError(`${subject} is not ready ${seconds} s after its rollout started (deadline ${window.deadline}): ${status.detail}`);
+}
+
+/** What an adapter read of stable for a capacity check: its current size and how much of it serves. */
+export interface CapacityReading {
+  /** Replicas (tasks) stable wants now, after any write of this call. */
+  readonly desired: number;
+  /** Replicas (tasks) started from the current spec. */
+  readonly updated: number;
+  /** Replicas (tasks) of the current spec that are available; a lower bound where the API does not say exactly. */
+  readonly available: number;
+  readonly image: string;
+  /** The desired count before this call raised it; undefined when nothing was written. */
+  readonly raisedFrom?: number;
+  /** Why the counts cannot be trusted yet (the controller has not seen the change): not ready, whatever they say. */
+  readonly hold?: string;
+  /** Why the count may not grow (a failed rollout, a progress deadline), added to the detail. */
+  readonly note?: string;
+}
+
+/**
+ * Throws WorkloadError unless `desired` is a count of replicas: the stable size recorded at Start.
+ * Every adapter's capacity call starts here, so a bad record fails before anything is written.
+ */
+export function checkCapacityTarget(subject: string, desired: number): number {
+  if (!Number.isInteger(desired) || desired < 0) {
+    throw new WorkloadError(`${subject}: desired must be a non-negative integer (stable's desired count before the rollout), got ${String(desired)}`);
+  }
+  return desired;
+}
+
+/**
+ * The status of a capacity check: ready when stable wants and has at least `needed` available replicas
+ * of its current spec, and nothing makes the counts doubtful. Wanting fewer is not ready even while the
+ * pods still run: they are about to go. One renderer, so both adapters say it the same way.
+ */
+export function capacityStatus(subject: string, unit: 'replicas' | 'tasks', needed: number, reading: CapacityReading): WorkloadStatus {
+  const { desired, updated, available, image, raisedFrom, hold, note } = reading;
+  const ready = hold === undefined && desired >= needed && available >= needed;
+  const counts =
+    raisedFrom === undefined && desired < needed
+      ? `wants only ${desired} of the ${needed} ${unit} needed for the rollback (${available} available)`
+      : `${available} of ${desired} ${unit} available (${raisedFrom === undefined ? `${needed} needed for the rollback` : `scaled up from ${raisedFrom} for the rollback`})`;
+  const detail = `${subject}: ${counts}` + [hold, note].map((part) => (part === undefined ? '' : `; ${part}`)).join('');
+  return { ready, detail, desired, updated, available, image };
 }

@@ -1,6 +1,6 @@
 import { DeploymentWorkload, type DeploymentWorkloadConfig } from '../../lambdas/adapters/k8s/deployment-workload';
 import { KubeClient, staticToken } from '../../lambdas/adapters/k8s/kube-client';
-import { TransientError, WorkloadError } from '../../lambdas/domain/errors';
+import { ThrottlingError, TransientError, WorkloadError } from '../../lambdas/domain/errors';
 import type { WorkloadStatus } from '../../lambdas/ports/workload';
 import { startKubeStandIn, type JsonObject, type KubeStandIn } from '../../local/k8s-standin';
 
@@ -200,5 +200,134 @@ describe('DeploymentWorkload', () => {
     expect(missing).toBeInstanceOf(WorkloadError);
     expect((missing as Error).message).toContain('deployments.apps "absent" not found');
     expect((container as Error).message).toBe("Deployment payments/names-canary has no container 'web' (it has log-router, app)");
+  });
+});
+
+describe('DeploymentWorkload stable capacity for a rollback', () => {
+  /** A stable at `replicas` replicas of v1 (settled) and a canary scaled to zero, named after the test. */
+  function sized(prefix: string, replicas: number): { workload: DeploymentWorkload; stable: string } {
+    standin.put(deployment(`${prefix}-stable`, replicas, V1));
+    standin.put(deployment(`${prefix}-canary`, 0, V1));
+    const workload = new DeploymentWorkload(client, { namespace: NS, stableDeployment: `${prefix}-stable`, canaryDeployment: `${prefix}-canary`, containerName: 'app' });
+    return { workload, stable: `${prefix}-stable` };
+  }
+
+  const patchesOf = (name: string) => standin.requests().filter((r) => r.method === 'PATCH' && r.path.endsWith(`/deployments/${name}`));
+
+  it('raises a Deployment at 1 replica to 3 with one guarded patch, and reports readiness only once 3 are available', async () => {
+    // Prepare
+    const { workload, stable } = sized('raise', 1);
+
+    // Act
+    const started = await workload.restoreStableCapacity(3);
+    const seen = await pollUntilReady(() => workload.stableCapacity(3));
+    const again = await workload.restoreStableCapacity(3);
+
+    // Assess
+    expect(specOf(stable).replicas).toBe(3);
+    expect(patchesOf(stable).map((r) => r.patch)).toEqual([
+      [
+        { op: 'test', path: '/metadata/name', value: stable },
+        { op: 'test', path: '/spec/replicas', value: 1 },
+        { op: 'add', path: '/spec/replicas', value: 3 },
+      ],
+    ]);
+    expect(started).toEqual({
+      ready: false,
+      detail: `Deployment payments/${stable}: 1 of 3 replicas available (scaled up from 1 for the rollback); the controller has not yet seen generation 2`,
+      desired: 3,
+      updated: 1,
+      available: 1,
+      image: V1,
+    });
+    const last = seen[seen.length - 1];
+    expect(last).toEqual({ ready: true, detail: `Deployment payments/${stable}: 3 of 3 replicas available (3 needed for the rollback)`, desired: 3, updated: 3, available: 3, image: V1 });
+    expect(seen.slice(0, -1).every((s) => !s.ready && s.available < 3)).toBe(true);
+    expect(again.ready).toBe(true);
+  });
+
+  it('leaves a Deployment at 5 replicas at 5: no patch, and ready at once', async () => {
+    // Prepare
+    const { workload, stable } = sized('larger', 5);
+    const before = standin.object('Deployment', NS, stable);
+
+    // Act
+    const status = await workload.restoreStableCapacity(3);
+
+    // Assess
+    expect(patchesOf(stable)).toHaveLength(0);
+    expect(standin.object('Deployment', NS, stable)).toEqual(before);
+    expect(status).toEqual({ ready: true, detail: `Deployment payments/${stable}: 5 of 5 replicas available (3 needed for the rollback)`, desired: 5, updated: 5, available: 5, image: V1 });
+  });
+
+  it('counts only available replicas of the current pod template, not the old ones that still serve', async () => {
+    // Prepare
+    const broken = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments:oom';
+    standin.breakImage(broken);
+    const { workload, stable } = sized('template', 3);
+    await workload.promoteStable(broken);
+    await sleep(READY_DELAY_MS);
+
+    // Act
+    const status = await workload.stableCapacity(3);
+
+    // Assess
+    const counts = standin.object('Deployment', NS, stable)?.status as { replicas: number; updatedReplicas: number; availableReplicas: number } | undefined;
+    expect(counts).toMatchObject({ replicas: 4, updatedReplicas: 1, availableReplicas: 3 });
+    expect(status).toEqual({ ready: false, detail: `Deployment payments/${stable}: 0 of 3 replicas available (3 needed for the rollback)`, desired: 3, updated: 1, available: 0, image: broken });
+  });
+
+  it('is not ready when stable wants fewer replicas than recorded, even while they still run', async () => {
+    // Prepare
+    const { workload, stable } = sized('lowered', 2);
+
+    // Act
+    const status = await workload.stableCapacity(3);
+
+    // Assess
+    expect(status).toMatchObject({ ready: false, desired: 2, available: 2 });
+    expect(status.detail).toBe(`Deployment payments/${stable}: wants only 2 of the 3 replicas needed for the rollback (2 available)`);
+  });
+
+  it('never lowers a count an autoscaler raised since the read: the guarded patch fails with TransientError and 8 stays', async () => {
+    // Prepare
+    const { workload, stable } = sized('race', 2);
+    standin.beforeNextPatch('Deployment', NS, stable, (d) => {
+      (d.spec as { replicas: number }).replicas = 8;
+    });
+
+    // Act
+    const error = await workload.restoreStableCapacity(6).catch((e: unknown) => e);
+    const retried = await workload.restoreStableCapacity(6);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(new RegExp(`Deployment payments/${stable} changed since it was read`));
+    expect(specOf(stable).replicas).toBe(8);
+    expect(retried.desired).toBe(8);
+    expect(patchesOf(stable)).toHaveLength(1);
+  });
+
+  it('names a missing Deployment, translates throttling, and refuses a recorded count that is not one', async () => {
+    // Prepare
+    const { workload } = sized('errors', 1);
+    const missing = new DeploymentWorkload(client, { namespace: NS, stableDeployment: 'absent', canaryDeployment: 'errors-canary' });
+
+    // Act
+    const restoreMissing = await missing.restoreStableCapacity(3).catch((e: unknown) => e);
+    const capacityMissing = await missing.stableCapacity(3).catch((e: unknown) => e);
+    standin.failNext(429);
+    const throttled = await workload.restoreStableCapacity(3).catch((e: unknown) => e);
+    const negative = await workload.restoreStableCapacity(-1).catch((e: unknown) => e);
+
+    // Assess
+    for (const error of [restoreMissing, capacityMissing]) {
+      expect(error).toBeInstanceOf(WorkloadError);
+      expect((error as Error).message).toContain('deployments.apps "absent" not found');
+    }
+    expect(throttled).toBeInstanceOf(ThrottlingError);
+    expect(negative).toBeInstanceOf(WorkloadError);
+    expect((negative as Error).message).toBe("Deployment payments/errors-stable: desired must be a non-negative integer (stable's desired count before the rollout), got -1");
+    expect(specOf('errors-stable').replicas).toBe(1);
   });
 });

@@ -320,3 +320,114 @@ describe('EcsWorkload errors', () => {
     expect((missing as Error).message).toBe('ECS service shop/payments-canary not found (MISSING)');
   });
 });
+
+describe('EcsWorkload.restoreStableCapacity and stableCapacity', () => {
+  const TD_STABLE_5 = `${ACCOUNT}:task-definition/payments-stable:5`;
+  const stable = (desiredCount: number, primary: Partial<Deployment>, others: Deployment[] = []) =>
+    service('payments-stable', {
+      taskDefinition: TD_STABLE_5,
+      desiredCount,
+      runningCount: (primary.runningCount ?? desiredCount) + others.reduce((sum, d) => sum + (d.runningCount ?? 0), 0),
+      deployments: [deployment({ taskDefinition: TD_STABLE_5, desiredCount, runningCount: desiredCount, ...primary }), ...others],
+    });
+
+  beforeEach(() => {
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: TD_STABLE_5 }).resolves({ taskDefinition: taskDefinition(TD_STABLE_5, V1), tags: [] });
+  });
+
+  it('raises a stable the autoscaler scaled in back to the recorded count, with exactly that UpdateService input', async () => {
+    // Prepare
+    describes(stable(2, { runningCount: 2 }));
+
+    // Act
+    const status = await workload().restoreStableCapacity(6);
+
+    // Assess
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toStrictEqual({ cluster: 'shop', service: 'payments-stable', desiredCount: 6 });
+    expect(status).toEqual({
+      ready: false,
+      detail: 'ECS service shop/payments-stable: 2 of 6 tasks available (scaled up from 2 for the rollback)',
+      desired: 6,
+      updated: 2,
+      available: 2,
+      image: V1,
+    });
+  });
+
+  it('leaves a stable that already wants as many or more alone: no UpdateService, also when the step is retried after a raise', async () => {
+    // Prepare
+    describes(stable(8, { runningCount: 8 }));
+
+    // Act
+    const larger = await workload().restoreStableCapacity(6);
+    describes(stable(6, { runningCount: 4, pendingCount: 2 }));
+    const retried = await workload().restoreStableCapacity(6);
+
+    // Assess
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+    expect(larger).toMatchObject({ ready: true, desired: 8, available: 8, detail: 'ECS service shop/payments-stable: 8 of 8 tasks available (6 needed for the rollback)' });
+    expect(retried).toMatchObject({ ready: false, desired: 6, updated: 6, available: 4 });
+  });
+
+  it('counts only running tasks of the primary deployment, and is ready once they reach the recorded count', async () => {
+    // Prepare
+    const older = deployment({ id: 'ecs-svc/0', status: 'ACTIVE', taskDefinition: TD_CANARY_7, desiredCount: 0, runningCount: 3, rolloutState: 'COMPLETED' });
+
+    // Act
+    describes(stable(6, { runningCount: 4, pendingCount: 2, rolloutState: 'IN_PROGRESS' }, [older]));
+    const growing = await workload().stableCapacity(6);
+    describes(stable(6, { runningCount: 6 }));
+    const ready = await workload().stableCapacity(6);
+
+    // Assess
+    expect(growing).toEqual({ ready: false, detail: 'ECS service shop/payments-stable: 4 of 6 tasks available (6 needed for the rollback)', desired: 6, updated: 6, available: 4, image: V1 });
+    expect(ready).toMatchObject({ ready: true, desired: 6, available: 6 });
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+  });
+
+  it('is not ready when stable wants fewer than the recorded count again, even while the tasks still run', async () => {
+    // Prepare
+    describes(stable(3, { runningCount: 6 }));
+
+    // Act
+    const status = await workload().stableCapacity(6);
+
+    // Assess
+    expect(status.ready).toBe(false);
+    expect(status.detail).toBe('ECS service shop/payments-stable: wants only 3 of the 6 tasks needed for the rollback (6 available)');
+  });
+
+  it('says when the primary deployment FAILED, so a wait that never ends explains itself', async () => {
+    // Prepare
+    describes(stable(6, { runningCount: 2, rolloutState: 'FAILED', rolloutStateReason: 'tasks failed to start' }));
+
+    // Act
+    const status = await workload().stableCapacity(6);
+
+    // Assess
+    expect(status).toMatchObject({ ready: false, available: 2 });
+    expect(status.detail).toBe('ECS service shop/payments-stable: 2 of 6 tasks available (6 needed for the rollback); its deployment ecs-svc/1 FAILED: tasks failed to start');
+  });
+
+  it('translates throttling of the read and of the write, and refuses a recorded count that is not one', async () => {
+    // Prepare
+    const throttled = () => new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+    ecs.on(DescribeServicesCommand).rejectsOnce(throttled()).resolves({ services: [stable(2, { runningCount: 2 })], failures: [] });
+    ecs.on(UpdateServiceCommand).rejectsOnce(throttled());
+
+    // Act
+    const read = await workload().stableCapacity(6).catch((e: unknown) => e);
+    const write = await workload().restoreStableCapacity(6).catch((e: unknown) => e);
+    const fraction = await workload().restoreStableCapacity(2.5).catch((e: unknown) => e);
+
+    // Assess
+    expect(read).toBeInstanceOf(ThrottlingError);
+    expect((read as Error).message).toBe('DescribeServices on ECS service shop/payments-stable failed: ThrottlingException: Rate exceeded');
+    expect(write).toBeInstanceOf(ThrottlingError);
+    expect((write as Error).message).toBe('UpdateService on ECS service shop/payments-stable failed: ThrottlingException: Rate exceeded');
+    expect(fraction).toBeInstanceOf(WorkloadError);
+    expect((fraction as Error).message).toBe("ECS service shop/payments-stable: desired must be a non-negative integer (stable's desired count before the rollout), got 2.5");
+    expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 2);
+  });
+});

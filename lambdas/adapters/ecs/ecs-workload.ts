@@ -14,7 +14,7 @@ import {
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { CanaryError, ConfigurationError, ThrottlingError, TransientError, WorkloadError } from '../../domain/errors';
-import { enforceDeadline, type ReadinessWindow, type Workload, type WorkloadRole, type WorkloadStatus } from '../../ports/workload';
+import { capacityStatus, checkCapacityTarget, enforceDeadline, type ReadinessWindow, type Workload, type WorkloadRole, type WorkloadStatus } from '../../ports/workload';
 
 /** The registration of an ECS workload: two services of one cluster, each behind its own target group. */
 export interface EcsWorkloadConfig {
@@ -132,6 +132,25 @@ export class EcsWorkload implements Workload {
     return { ready, detail, desired, updated: view.primary?.runningCount ?? 0, available: view.primary?.runningCount ?? 0, image };
   }
 
+  /** UpdateService desiredCount `desired` on stable when it wants fewer; never lowers it. */
+  async restoreStableCapacity(desired: number): Promise<WorkloadStatus> {
+    const needed = checkCapacityTarget(this.describe('stable'), desired);
+    const [stable] = await this.describeServices(['stable']);
+    const before = stable.service.desiredCount ?? 0;
+    // Read first: a stable that already wants enough (a retried step, or an autoscaler that scaled it out) gets no write.
+    if (before >= needed) return this.capacityOf(stable, needed, undefined);
+    // UpdateService has no condition: a scale-out landing between the read and this write is undone until the autoscaler's next evaluation.
+    await this.updateService('stable', { cluster: this.config.cluster, service: this.config.stableService, desiredCount: needed });
+    return this.capacityOf(stable, needed, before);
+  }
+
+  /** Running tasks of stable's primary deployment (its current task definition) against `desired`. */
+  async stableCapacity(desired: number): Promise<WorkloadStatus> {
+    const needed = checkCapacityTarget(this.describe('stable'), desired);
+    const [stable] = await this.describeServices(['stable']);
+    return this.capacityOf(stable, needed, undefined);
+  }
+
   /** `ECS service <cluster>/<service>`. */
   describe(role: WorkloadRole): string {
     return `ECS service ${shortName(this.config.cluster)}/${shortName(this.serviceOf(role))}`;
@@ -159,6 +178,26 @@ export class EcsWorkload implements Workload {
       return { ready: false, detail: `${this.describe(role)}: rollout of ${image} to ${desired} tasks started`, desired, updated: 0, available: 0, image };
     }
     return this.statusOf(role, image, undefined);
+  }
+
+  /** Stable's capacity as read in `view`; after a raise from `raisedFrom`, the service wants `needed` (the tasks follow). */
+  private async capacityOf(view: ServiceView, needed: number, raisedFrom: number | undefined): Promise<WorkloadStatus> {
+    const { service, primary } = view;
+    const image = await this.imageOf('stable', primary?.taskDefinition ?? service.taskDefinition);
+    const note =
+      primary === undefined
+        ? 'it has no primary deployment yet'
+        : primary.rolloutState === 'FAILED'
+          ? `its deployment ${primary.id ?? ''} FAILED: ${primary.rolloutStateReason ?? 'no reason given'}`
+          : undefined;
+    return capacityStatus(this.describe('stable'), 'tasks', needed, {
+      desired: raisedFrom === undefined ? (service.desiredCount ?? 0) : needed,
+      updated: (primary?.runningCount ?? 0) + (primary?.pendingCount ?? 0),
+      available: primary?.runningCount ?? 0,
+      image,
+      ...(raisedFrom !== undefined && { raisedFrom }),
+      ...(note !== undefined && { note }),
+    });
   }
 
   /** Registers a copy of `taskDefinition` in which only the named container's image differs; returns the new ARN. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError, WorkloadError } from '../../domain/errors';
-import { enforceDeadline, type ReadinessWindow, type Workload, type WorkloadRole, type WorkloadStatus } from '../../ports/workload';
+import { capacityStatus, checkCapacityTarget, enforceDeadline, type ReadinessWindow, type Workload, type WorkloadRole, type WorkloadStatus } from '../../ports/workload';
 import { parseResource, pointer, subjectOf, type JsonPatchOp, type KubeRef, type KubeResourceType, type KubeApi } from './kube-client';
 
 /** The registration of an EKS workload: a stable and a canary Deployment in one namespace. */
@@ -124,6 +124,29 @@ export class DeploymentWorkload implements Workload {
     return { ...status, ready: false, detail: `${this.describe(role)} is scaled to 0 replicas` };
   }
 
+  /** Patches stable's replicas up to `desired` when it wants fewer; never lowers them. */
+  async restoreStableCapacity(desired: number): Promise<WorkloadStatus> {
+    const needed = checkCapacityTarget(this.describe('stable'), desired);
+    const found = await this.read('stable');
+    const before = specReplicas(found);
+    // Read first: a stable that already wants enough (a retried step, or an autoscaler that scaled it out) gets no patch.
+    if (before >= needed) return this.capacityOf(found, needed, undefined);
+    // The `test` on spec.replicas fails the patch (422, nothing changed, TransientError) when an autoscaler changed it since the read: a raise never lands as a lowering.
+    const unchanged: JsonPatchOp[] = found.spec.replicas === undefined ? [] : [{ op: 'test', path: pointer('spec', 'replicas'), value: found.spec.replicas }];
+    const patched = await this.patch('stable', [
+      { op: 'test', path: pointer('metadata', 'name'), value: this.config.stableDeployment },
+      ...unchanged,
+      { op: 'add', path: pointer('spec', 'replicas'), value: needed },
+    ]);
+    return this.capacityOf(patched, needed, before);
+  }
+
+  /** Available replicas of stable's current pod template against `desired`. */
+  async stableCapacity(desired: number): Promise<WorkloadStatus> {
+    const needed = checkCapacityTarget(this.describe('stable'), desired);
+    return this.capacityOf(await this.read('stable'), needed, undefined);
+  }
+
   /** `Deployment <namespace>/<name>`. */
   describe(role: WorkloadRole): string {
     return subjectOf(this.ref(role));
@@ -162,6 +185,33 @@ export class DeploymentWorkload implements Workload {
     const numbers = `${updated} of ${desired} replicas updated, ${available} available` + (total > updated ? `, ${total - updated} old replica(s) left` : '');
     const ready = updated === desired && available === desired && total === desired;
     return { ready, detail: `${subject} ${ready ? 'is ready' : 'is rolling out'} ${image}: ${numbers}`, ...counts };
+  }
+
+  /**
+   * Stable's capacity as `found` shows it. DeploymentStatus counts pods across ReplicaSets (replicas: all
+   * non-terminating, updatedReplicas: of the current template, availableReplicas: all available;
+   * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#DeploymentStatus),
+   * so the current template's available pods are at least availableReplicas minus the old pods: that lower bound counts.
+   */
+  private capacityOf(found: Deployment, needed: number, raisedFrom: number | undefined): WorkloadStatus {
+    const status = found.status ?? {};
+    const updated = status.updatedReplicas ?? 0;
+    const old = Math.max(0, (status.replicas ?? 0) - updated);
+    const available = Math.max(0, (status.availableReplicas ?? 0) - old);
+    const generation = found.metadata.generation ?? 0;
+    const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+    // Before the controller has seen the new generation, the counts are those of the old spec.
+    const hold = (status.observedGeneration ?? 0) < generation ? `the controller has not yet seen generation ${generation}` : undefined;
+    const note = progressing?.reason === 'ProgressDeadlineExceeded' ? `its rollout exceeded its progress deadline: ${progressing.message ?? 'no message'}` : undefined;
+    return capacityStatus(this.describe('stable'), 'replicas', needed, {
+      desired: specReplicas(found),
+      updated,
+      available,
+      image: this.container('stable', found).image,
+      ...(raisedFrom !== undefined && { raisedFrom }),
+      ...(hold !== undefined && { hold }),
+      ...(note !== undefined && { note }),
+    });
   }
 
   private container(role: WorkloadRole, found: Deployment): { index: number; name: string; image: string } {
