@@ -58,6 +58,8 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     log(`elbv2       ALB stand-in API on ${demo.alb.apiEndpoint}`);
     const stage = await demo.startStage({ service, stableProfile, canaryProfile, plan: registered, ...(options.rps !== undefined && { rps: options.rps }), loadSeconds: LOAD_SECONDS, log });
     sfn = await startSfnStandIn({ ...(options.onExecution !== undefined && { onChange: options.onExecution }) });
+    // The safety net, run in this process, reads the executions' history from the stand-in, as it reads Step Functions in AWS.
+    process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
     log(`sfn         Step Functions stand-in on ${sfn.endpoint} (${sfn.stateMachineArn})`);
     const env: LocalEnv = {
       version: 1,

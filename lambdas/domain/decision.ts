@@ -183,6 +183,7 @@ function breachText(m: Measurement): string {
 function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measurement[], options: DecideOptions): { cursor: Cursor; decision: Decision } {
   const verdict = intervalVerdict(measurements);
   const decisive = decisiveMeasurement(measurements);
+  const detail = decisive?.detail ?? 'no data: no check was measured in this interval';
   const { troubleSince: _previous, decision: _last, heldSince: _held, underpoweredIntervals: _underpowered, ...rest } = countersAfter(cursor, verdict);
   const troubleSince = verdict === 'pass' ? undefined : (cursor.troubleSince ?? options.now);
   const counted: Cursor = { ...rest, waitSeconds: plan.analysis.intervalSeconds, seq: cursor.seq + 1, ...(troubleSince && { troubleSince }) };
@@ -214,10 +215,10 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
     return rollback('failure-limit', `${what}${counted.totalFailures} failed intervals reached failureLimit ${a.failureLimit} ${stage(cursor)}`);
   }
   if (counted.consecutiveErrors >= a.errorLimit) {
-    return rollback('error-limit', `metrics queries failed ${counted.consecutiveErrors} intervals in a row (errorLimit ${a.errorLimit}) ${stage(cursor)}: ${decisive?.detail ?? ''}`.trim());
+    return rollback('error-limit', `metrics queries failed ${counted.consecutiveErrors} intervals in a row (errorLimit ${a.errorLimit}) ${stage(cursor)}: ${detail}`);
   }
   if (counted.consecutiveNoData >= a.noDataLimit) {
-    return rollback('no-data-limit', `no data for ${counted.consecutiveNoData} intervals in a row (noDataLimit ${a.noDataLimit}) ${stage(cursor)}: ${decisive?.detail ?? ''}`.trim());
+    return rollback('no-data-limit', `no data for ${counted.consecutiveNoData} intervals in a row (noDataLimit ${a.noDataLimit}) ${stage(cursor)}: ${detail}`);
   }
 
   const hold = holdIntervals(plan, cursor.stepIndex);
@@ -237,7 +238,7 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
   const progress = `${counted.passedIntervals}/${hold} passing intervals ${stage(cursor)}`;
   const lacking = underpowered.map(describeUnderpowered).join('; ');
   if (powerHeld && (verdict !== 'pass' || underpowered.length > 0) && waited >= a.underpoweredLimit) {
-    const why = lacking === '' ? (decisive?.detail ?? verdict) : lacking;
+    const why = lacking === '' ? detail : lacking;
     const message = `too little data to pass: held ${waited} interval${waited > 1 ? 's' : ''} past the hold (underpoweredLimit ${a.underpoweredLimit}) ${stage(cursor)}: ${why}`;
     if (underpowered.length === 0) return rollback('underpowered-limit', message);
     return { cursor: counted, decision: { action: 'rollback', reason: { ...base, kind: 'underpowered-limit', ...powerFields(underpowered[0]), message } } };
@@ -281,7 +282,7 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
     };
   }
 
-  const why = verdict === 'pass' ? 'all checks passed' : (decisive?.detail ?? verdict);
+  const why = verdict === 'pass' ? 'all checks passed' : detail;
   const heldForPower = powerHeld ? { underpoweredIntervals: waited } : {};
   const powerNote = powerHeld ? `; holding for data (${waited}/${a.underpoweredLimit})` : '';
   return {

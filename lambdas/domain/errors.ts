@@ -104,6 +104,11 @@ export class RollbackFailedError extends CanaryError {
   readonly retryable = false;
 }
 
+/** Traffic is settled but the table refused the run's records; a later attempt writes them (the message lists them). */
+export class RecordsPendingError extends CanaryError {
+  readonly retryable = true;
+}
+
 /** An operator control named a run that is not running (unknown, or already ended). */
 export class RunNotRunningError extends CanaryError {
   readonly retryable = false;
@@ -125,6 +130,7 @@ export const ERROR_CLASSES = {
   RecordStoreError,
   WorkloadError,
   RollbackFailedError,
+  RecordsPendingError,
   RunNotRunningError,
 } as const;
 
@@ -134,7 +140,7 @@ export type ErrorName = keyof typeof ERROR_CLASSES;
  * Names the workflow's own Fail states end with. They are outcomes, not thrown errors:
  * a rolled-back run fails its execution so that CodePipeline and the console show it failed.
  */
-export const OUTCOME_ERROR_NAMES = ['CanaryRolledBack', 'CanaryRollbackFailed', 'CanaryRefused', 'CanaryAborted'] as const;
+export const OUTCOME_ERROR_NAMES = ['CanaryRolledBack', 'CanaryRollbackFailed', 'CanaryRecordsPending', 'CanaryRefused', 'CanaryAborted'] as const;
 
 /** A short, single-line description of any thrown value, for records and notifications. */
 export function describeError(error: unknown): { name: string; message: string } {

@@ -84,17 +84,28 @@ export function breachSize(m: Measurement): number {
   return Math.max(over, under);
 }
 
-/** The verdict of a whole interval: the worst phase wins (fail, then error, then no-data, then pass). */
+/** Whether a passing measurement stood on data: a value, or samples counted; a pass "not judged" (no traffic to judge) did not. */
+export function passedOnData(m: Measurement): boolean {
+  return m.verdict === 'pass' && (m.samples === null ? m.value !== null : m.samples > 0);
+}
+
+/**
+ * The verdict of a whole interval: the worst phase wins (fail, then error, then no-data, then pass). Fail closed: an
+ * interval passes only when at least one check passed on data, so an empty interval (no check measured, or only checks
+ * with nothing to judge) is `no-data`, never `pass`.
+ */
 export function intervalVerdict(measurements: readonly Measurement[]): Verdict {
   const order: Verdict[] = ['fail', 'error', 'no-data'];
   for (const verdict of order) if (measurements.some((m) => m.verdict === verdict)) return verdict;
-  return 'pass';
+  return measurements.some(passedOnData) ? 'pass' : 'no-data';
 }
 
 /** The measurement that explains an interval's verdict: the largest breach, else the first of that verdict. */
 export function decisiveMeasurement(measurements: readonly Measurement[]): Measurement | undefined {
   const verdict = intervalVerdict(measurements);
   const matching = measurements.filter((m) => m.verdict === verdict);
+  // An interval with no check that passed on data: the first check that had nothing to judge explains it.
+  if (verdict === 'no-data' && matching.length === 0) return measurements[0];
   if (verdict !== 'fail') return matching[0];
   return matching.reduce<Measurement | undefined>((worst, m) => (worst === undefined || breachSize(m) > breachSize(worst) ? m : worst), undefined);
 }

@@ -38,6 +38,8 @@ export interface RunContext {
   readonly notifications: NotificationsConfig;
   /** The image stable ran when the run started (from the workload; unknown with workload `none`). */
   readonly previousImage?: string;
+  /** Replicas (tasks) stable asked for when the run started: a rollback brings it back to this size before traffic returns. */
+  readonly stableDesired?: number;
 }
 
 export type Outcome = 'running' | 'promoted' | 'rolled_back' | 'rollback_failed' | 'dry_run_passed' | 'aborted';
@@ -93,11 +95,22 @@ export type EventType =
   | 'safety-net'
   | 'workload';
 
+/**
+ * Who writes an event, besides the steps of the main path (SetWeight, Analyze, Promote…). A step that failed after
+ * recording at seq N leaves the cursor at N, so the rollback (and Finish, and the safety net) that follow count from N
+ * too: each writes in its own lane, so a (seq, lane) key is written once by one writer and a retry of that writer
+ * repeats its own key, never overwrites another's (issue: a retried step dropped Rollback's `rollback-started`).
+ */
+export const EVENT_LANES = ['rollback', 'finish', 'safety-net'] as const;
+export type EventLane = (typeof EVENT_LANES)[number];
+
 /** An append-only event: one per transition and per analysis, with the numbers behind it. */
 export interface RunEvent {
   readonly runId: string;
-  /** Position in the run; the same seq is recorded once, so a retried step cannot double-record. */
+  /** Position in the run; the same (seq, lane) is recorded once, so a retried step cannot double-record. */
   readonly seq: number;
+  /** The writer's lane; unset for the steps of the main path. Events list in (seq, lane) order, the main path first. */
+  readonly lane?: EventLane;
   readonly at: string;
   readonly type: EventType;
   readonly stepIndex?: number;

@@ -3,6 +3,7 @@ import { parseOrThrow } from '../domain/validation';
 import type { Cursor } from '../domain/decision';
 import type { RunContext } from '../domain/run';
 import type { RollbackProgress } from '../use-cases/rollback';
+import type { FinishResult } from '../use-cases/finish';
 
 /**
  * The shapes Step Functions hands each Task. The run context was validated by Start; here the handlers
@@ -70,7 +71,8 @@ const rollbackSchema = z.looseObject({
 
 const stepStateSchema = z.looseObject({ run: runSchema, cursor: cursorSchema });
 const rollbackStateSchema = stepStateSchema.extend({ error: errorInfo.optional(), rollback: rollbackSchema.optional() });
-const finishStateSchema = rollbackStateSchema.extend({ rollbackError: errorInfo.optional() });
+const finishResultSchema = z.looseObject({ runId: z.string(), outcome: z.string(), reason: z.string(), endedAt: z.string(), recordAttempts: count.optional() });
+const finishStateSchema = rollbackStateSchema.extend({ rollbackError: errorInfo.optional(), result: finishResultSchema.optional() });
 
 // The schemas check structure; the types are the domain's (Start built every field of them).
 type Step = { run: RunContext; cursor: Cursor };
@@ -82,7 +84,7 @@ export const parseRollbackState = (event: unknown) =>
   parseOrThrow(rollbackStateSchema, event, 'state', 'workflow state') as unknown as Step & { error?: ErrorInfo; rollback?: RollbackProgress };
 
 export const parseFinishState = (event: unknown) =>
-  parseOrThrow(finishStateSchema, event, 'state', 'workflow state') as unknown as Step & { error?: ErrorInfo; rollback?: RollbackProgress; rollbackError?: ErrorInfo };
+  parseOrThrow(finishStateSchema, event, 'state', 'workflow state') as unknown as Step & { error?: ErrorInfo; rollback?: RollbackProgress; rollbackError?: ErrorInfo; result?: FinishResult };
 
 const startEventSchema = z.strictObject({
   input: z.unknown(),

@@ -28,6 +28,8 @@ import type { WorkloadConfig } from '../domain/service-config';
 import { ConfigurationError } from '../domain/errors';
 import type { RunMetrics } from '../domain/run';
 import type { Deps } from '../use-cases/deps';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SfnExecutionReader } from '../adapters/sfn/sfn-execution-reader';
 
 /**
  * The composition root: the one place that turns the environment into adapters. Deployed Lambdas,
@@ -62,6 +64,7 @@ function build(): Deps {
   const signers = new Map<string, SigV4Signer>();
   return {
     runLog,
+    executions: new SfnExecutionReader(new SFNClient({})),
     routerFor: (traffic: RunTraffic): TrafficRouter => {
       switch (traffic.kind) {
         case 'alb':

@@ -31,7 +31,7 @@ export interface RunLog {
   updateRun(runId: string, update: RunUpdate): Promise<void>;
   /** Writes the final outcome and releases the service's lock if this run holds it; repeatable. */
   finishRun(runId: string, service: string, update: RunUpdate & { outcome: Exclude<Outcome, 'running'>; endedAt: string }): Promise<void>;
-  /** Appends an event; false when an event with that seq was already recorded (an idempotent repeat). */
+  /** Appends an event; false when an event with that seq and lane was already recorded (an idempotent repeat). */
   appendEvent(event: RunEvent): Promise<boolean>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs of one service, newest first, started at or after `since`. */

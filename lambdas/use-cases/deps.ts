@@ -5,6 +5,7 @@ import type { MetricsSource } from '../ports/metrics-source';
 import type { Notifier, Notification } from '../ports/notifier';
 import type { RunLog } from '../ports/run-log';
 import type { TrafficRouter } from '../ports/traffic-router';
+import type { ExecutionReader } from '../ports/execution-reader';
 import { describeError } from '../domain/errors';
 
 /** Structured log lines; Powertools' Logger fits, and so does a test's recorder. */
@@ -17,6 +18,8 @@ export interface Log {
 /** What every step works with. Handlers build it once per container from the environment. */
 export interface Deps {
   readonly runLog: RunLog;
+  /** The workflow's executions as Step Functions keeps them: the safety net reads where a run was without the table. */
+  readonly executions: ExecutionReader;
   /** A router for this run's resolved traffic roles. */
   routerFor(traffic: RunTraffic): TrafficRouter;
   /** The workload that runs the two versions; undefined with workload `none` (an outside system deploys). */

@@ -1,13 +1,17 @@
 import type { DecisionReason } from '../domain/decision';
 import { describeError } from '../domain/errors';
 import { formatNumber } from '../domain/judge';
-import type { RunContext } from '../domain/run';
+import type { RunContext, RunEvent } from '../domain/run';
 import { nextRollbackWeight } from '../domain/schedule';
 import type { ReadinessWindow } from '../ports/workload';
 import type { Deps } from './deps';
+import { writeRecords, type PendingRecord } from './records';
 import { rolloutTiming, windowFrom, type RunCursor } from './progress';
 
-export type RollbackPhase = 'restore-stable' | 'await-stable' | 'weights' | 'health-gate' | 'scale-down' | 'done';
+export type RollbackPhase = 'restore-stable' | 'await-stable' | 'stable-capacity' | 'weights' | 'health-gate' | 'scale-down' | 'done';
+
+/** How long a rollback waits for stable to be back at its size before it moves traffic anyway (and says so). */
+export const CAPACITY_WAIT_SECONDS = 120;
 
 /** Where a rollback stands; it travels in the workflow state at `$.rollback`. */
 export interface RollbackProgress {
@@ -26,10 +30,14 @@ export interface RollbackProgress {
   /** Seconds the workflow holds before the next call (a step down in gradual mode, a readiness poll). */
   readonly waitSeconds: number;
   readonly window?: ReadinessWindow;
+  /** Until when the rollback waits for stable's capacity before moving traffic anyway. */
+  readonly capacityDeadline?: string;
   /** Something that did not stop the rollback but someone should know. */
   readonly warning?: string;
-  /** Next event sequence number. */
+  /** Next event sequence number (of the rollback lane). */
   readonly seq: number;
+  /** Records the table refused so far: Finish writes them (traffic first, records after). */
+  readonly pending?: readonly PendingRecord[];
 }
 
 export interface RollbackState {
@@ -63,12 +71,26 @@ export function rollbackReason(state: Pick<RollbackState, 'cursor' | 'error' | '
 }
 
 /**
- * Rollback: put traffic back on stable, then clean up. If the promotion had started putting the new image on stable,
- * the previous image goes back on it first. Immediate mode moves all traffic at once; gradual mode steps down the
- * plan's weights, one call per step. With a workload, stable's targets must pass the health gate before the canary
- * is scaled to zero. One step per call; the workflow waits between calls. Every weight is verified.
+ * Rollback: put traffic back on stable, then clean up; records after. If the promotion had started putting the new
+ * image on stable, the previous image goes back on it first. With a workload, stable is brought back to the size it had
+ * before the rollout (an autoscaler may have shrunk it while the canary took traffic) and waited for, at most
+ * CAPACITY_WAIT_SECONDS, unless that check fails: then traffic moves anyway and the record says so. Immediate mode moves
+ * all traffic at once; gradual mode steps down the plan's weights, one call per step. With a workload, stable's targets
+ * must pass the health gate before the canary is scaled to zero. One step per call; the workflow waits between calls.
+ * Every weight is verified. Nothing here waits for the table: the events of a call are written after its traffic
+ * moved, and what the table refused rides on in `pending` for Finish.
  */
 export async function rollback(deps: Deps, state: RollbackState): Promise<RollbackProgress> {
+  const pending: PendingRecord[] = [...(state.rollback?.pending ?? [])];
+  const progress = await rollbackStep(deps, state, (event) => pending.push({ kind: 'event', event }));
+  const left = await writeRecords(deps, pending);
+  const { pending: _written, ...rest } = progress;
+  return { ...rest, ...(left.length > 0 && { pending: left }) };
+}
+
+type Recorder = (event: RunEvent) => void;
+
+async function rollbackStep(deps: Deps, state: RollbackState, keep: Recorder): Promise<RollbackProgress> {
   const { run, cursor } = state;
   const now = deps.now();
   const at = now.toISOString();
@@ -77,10 +99,11 @@ export async function rollback(deps: Deps, state: RollbackState): Promise<Rollba
   const router = deps.routerFor(run.traffic);
   const timing = rolloutTiming(run.workload);
   let seq = state.rollback?.seq ?? cursor.seq;
-  const record = async (type: 'rollback-started' | 'rollback-step' | 'rolled-back' | 'workload', message: string, weight?: number) =>
-    deps.runLog.appendEvent({
+  const record = (type: 'rollback-started' | 'rollback-step' | 'rolled-back' | 'workload', message: string, weight?: number) =>
+    keep({
       runId: run.runId,
       seq: seq++,
+      lane: 'rollback',
       at,
       type,
       stepIndex: cursor.stepIndex,
@@ -88,40 +111,61 @@ export async function rollback(deps: Deps, state: RollbackState): Promise<Rollba
       ...(type === 'rollback-started' && { decision: { action: 'rollback' as const, reason } }),
       message,
     });
+  const capacityFirst = workload !== undefined && run.stableDesired !== undefined && run.stableDesired > 0;
+  const afterStable: RollbackPhase = capacityFirst ? 'stable-capacity' : 'weights';
 
   let p: RollbackProgress = state.rollback ?? {
     startedAt: at,
     reason,
     // From the promotion on, stable may be getting the new image (even when the failed call recorded nothing):
     // putting the previous image back is idempotent, so do it whenever the run reached promotion.
-    phase: workload && run.previousImage && (cursor.decision?.action === 'promote' || cursor.promotion) ? 'restore-stable' : 'weights',
+    phase: workload && run.previousImage && (cursor.decision?.action === 'promote' || cursor.promotion) ? 'restore-stable' : afterStable,
     weight: cursor.weight,
     complete: false,
     waitSeconds: run.plan.rollback.stepHoldSeconds,
     seq,
   };
-  if (!state.rollback) await record('rollback-started', reason.message, cursor.weight);
+  if (!state.rollback) record('rollback-started', reason.message, cursor.weight);
   const progress = (changes: Partial<RollbackProgress>): RollbackProgress => ({ ...p, ...changes, seq });
+  const warn = (warning: string) => progress({ warning: p.warning ? `${p.warning}; ${warning}` : warning });
 
   if (workload && run.previousImage && p.phase === 'restore-stable') {
     const status = await workload.promoteStable(run.previousImage);
-    await record('workload', `putting ${run.previousImage} back on ${workload.describe('stable')}: ${status.detail}`);
+    record('workload', `putting ${run.previousImage} back on ${workload.describe('stable')}: ${status.detail}`);
     p = progress({ phase: 'await-stable', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
   }
   if (workload && run.previousImage && p.phase === 'await-stable') {
     const status = await workload.stableStatus(run.previousImage, p.window);
     if (!status.ready) return progress({ waitSeconds: timing.pollSeconds });
-    await record('workload', `${workload.describe('stable')} runs ${run.previousImage} again: ${status.detail}`);
+    record('workload', `${workload.describe('stable')} runs ${run.previousImage} again: ${status.detail}`);
+    p = progress({ phase: afterStable });
+  }
+  if (workload && run.stableDesired !== undefined && p.phase === 'stable-capacity') {
+    const desired = run.stableDesired;
+    try {
+      if (p.capacityDeadline === undefined) {
+        const before = await workload.restoreStableCapacity(desired);
+        if (!before.ready) record('workload', `before traffic moves back to stable: ${before.detail}`);
+        p = progress({ capacityDeadline: new Date(now.getTime() + Math.min(CAPACITY_WAIT_SECONDS, timing.readyTimeoutSeconds) * 1000).toISOString() });
+      }
+      const status = await workload.stableCapacity(desired);
+      const expired = now.getTime() > Date.parse(p.capacityDeadline ?? at);
+      if (!status.ready && !expired) return progress({ waitSeconds: Math.min(timing.pollSeconds, 10) });
+      if (!status.ready) p = warn(`stable was not back at its size when traffic moved to it (${status.detail})`);
+    } catch (error) {
+      // The check itself failed: traffic still moves (a canary that breached is the worse place for it), and the record says so.
+      p = warn(`stable's capacity could not be checked before traffic moved back: ${describeError(error).message}`);
+    }
     p = progress({ phase: 'weights' });
   }
   if (p.phase === 'weights') {
     const target = run.plan.rollback.mode === 'immediate' ? 0 : (nextRollbackWeight(run.plan, p.weight) ?? 0);
     const weights = await router.setWeights(target);
     if (weights.canary > 0) {
-      await record('rollback-step', `rolling back: canary ${formatNumber(weights.canary)}%`, weights.canary);
+      record('rollback-step', `rolling back: canary ${formatNumber(weights.canary)}%`, weights.canary);
       return progress({ weight: weights.canary, waitSeconds: run.plan.rollback.stepHoldSeconds });
     }
-    await record('rolled-back', `all traffic back on stable (${reason.message})`, 0);
+    record('rolled-back', `all traffic back on stable (${reason.message})${p.warning ? `; note: ${p.warning}` : ''}`, 0);
     p = progress({ weight: 0, restoredAt: at, phase: workload ? 'health-gate' : 'done', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
   }
   if (workload && p.phase === 'health-gate') {
@@ -129,17 +173,17 @@ export async function rollback(deps: Deps, state: RollbackState): Promise<Rollba
     const expired = now.getTime() > Date.parse(p.window?.deadline ?? at);
     if (!health.ready && !expired) return progress({ waitSeconds: timing.pollSeconds });
     // Past the deadline the canary goes anyway: it takes no traffic, and stable's health is not its to fix.
-    if (!health.ready) p = progress({ warning: `stable was still not healthy when the canary was scaled down: ${health.detail}` });
+    if (!health.ready) p = warn(`stable was still not healthy when the canary was scaled down: ${health.detail}`);
     p = progress({ phase: 'scale-down' });
   }
   if (workload && p.phase === 'scale-down') {
     try {
       const status = await workload.scaleDownCanary();
-      await record('workload', `${workload.describe('canary')} scaled down: ${status.detail}`);
+      record('workload', `${workload.describe('canary')} scaled down: ${status.detail}`);
     } catch (error) {
       const warning = `the canary could not be scaled down: ${describeError(error).message}`;
-      await record('workload', warning);
-      p = progress({ warning: p.warning ? `${p.warning}; ${warning}` : warning });
+      record('workload', warning);
+      p = warn(warning);
     }
     p = progress({ phase: 'done' });
   }

@@ -4,14 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { handler as safetyNetHandler } from '../../lambdas/handlers/safety-net';
 import { LOCAL_ACCOUNT, STATE_MACHINE_NAME, runLocalWorkflow, type LocalRunOptions, type LocalRunResult } from '../workflow/local-workflow';
 import { SfnApiError } from './errors';
+import { executionHistory } from '../workflow/execution-history';
 import { Executions, type Delivery, type ExecutionChange, type ExecutionView, type StatusChangeEvent } from './executions';
 
 export { SfnApiError } from './errors';
 export type { Delivery, ExecutionChange, ExecutionStatus, ExecutionView, StatusChangeEvent } from './executions';
 
 /**
- * The Step Functions stand-in: the AWS JSON 1.0 calls the `canary` CLI makes (StartExecution, DescribeExecution,
- * StopExecution, ListExecutions) on loopback, for the real SDK through `endpoint` or `AWS_ENDPOINT_URL_SFN`.
+ * The Step Functions stand-in: the AWS JSON 1.0 calls the `canary` CLI and the safety net make (StartExecution,
+ * DescribeExecution, StopExecution, ListExecutions, GetExecutionHistory of any local run) on loopback, for the real SDK through `endpoint` or `AWS_ENDPOINT_URL_SFN`.
  * It serves the one canary state machine; each execution runs statemachine/canary.asl.json with the deployed
  * handlers (local/workflow/local-workflow.ts) and real waits. An execution that ends ABORTED, FAILED or TIMED_OUT
  * has its status change delivered to the safety-net handler, as the EventBridge rule does in AWS. Signatures are
@@ -53,6 +54,7 @@ export interface SfnStandIn {
 const TARGET_PREFIX = 'AWSStepFunctions.';
 const JSON_TYPE = 'application/x-amz-json-1.0';
 const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_HISTORY_PAGE = 100;
 
 type Operation = (executions: Executions, body: Record<string, unknown>) => Record<string, unknown>;
 
@@ -88,6 +90,33 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   StopExecution(executions, body) {
     return { stopDate: seconds(executions.stop(body).stopDate) };
+  },
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html: oldest first unless
+  // reverseOrder, maxResults 1..1000 (0 or absent: 100), inputs included unless includeExecutionData is false.
+  GetExecutionHistory(_executions, body) {
+    const arn = typeof body.executionArn === 'string' ? body.executionArn : '';
+    if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new SfnApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+    const history = executionHistory(arn);
+    if (!history) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    const max = body.maxResults === undefined || body.maxResults === 0 ? DEFAULT_HISTORY_PAGE : body.maxResults;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1000) {
+      throw new SfnApiError('ValidationException', `1 validation error detected: Value '${JSON.stringify(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 0 and 1000`);
+    }
+    const token = typeof body.nextToken === 'string' ? body.nextToken : undefined;
+    const offset = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
+    if (!Number.isInteger(offset) || offset < 0) throw new SfnApiError('InvalidToken', `Invalid Token: '${token}'`);
+    const ordered = body.reverseOrder === true ? [...history].reverse() : [...history];
+    const withData = body.includeExecutionData !== false;
+    const events = ordered.slice(offset, offset + max).map((e) => ({
+      id: e.id,
+      ...(e.id > 1 && { previousEventId: e.id - 1 }),
+      timestamp: seconds(e.timestamp),
+      type: e.type,
+      ...(e.executionStartedEventDetails && { executionStartedEventDetails: withData ? e.executionStartedEventDetails : {} }),
+      ...(e.stateEnteredEventDetails && { stateEnteredEventDetails: withData ? e.stateEnteredEventDetails : { name: e.stateEnteredEventDetails.name } }),
+    }));
+    const next = offset + max < ordered.length ? Buffer.from(`offset:${offset + max}`, 'utf8').toString('base64url') : undefined;
+    return { events, ...(next !== undefined && { nextToken: next }) };
   },
   ListExecutions(executions, body) {
     const page = executions.list(body);

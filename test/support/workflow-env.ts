@@ -3,6 +3,7 @@ import { startAlbStandIn, type AlbStandIn } from '../../local/alb-standin';
 import { startDynalite, type Dynalite } from '../../local/dynamodb/dynalite';
 import { startPrometheus, type RunningPrometheus } from '../../local/prometheus/prometheus-server';
 import { runLocalWorkflow, type LocalRunOptions, type LocalRunResult } from '../../local/workflow/local-workflow';
+import { startSfnStandIn, type SfnStandIn } from '../../local/sfn-standin';
 import { SyntheticTraffic } from './synthetic-traffic';
 import { startTestExporter, type TestExporter } from './test-exporter';
 
@@ -47,23 +48,26 @@ export class WorkflowEnv {
     readonly exporter: TestExporter,
     readonly prometheus: RunningPrometheus,
     readonly alb: AlbStandIn,
+    readonly sfn: SfnStandIn,
   ) {
     this.runLog = new DynamoDbRunLog(dynalite.client, { tableName: dynalite.tableName });
   }
 
   /** Starts every stand-in and points the handlers' environment at them. */
   static async start(): Promise<WorkflowEnv> {
-    const [dynalite, exporter, alb] = await Promise.all([startDynalite(), startTestExporter(), startAlbStandIn({ healthCheckIntervalMs: 5000 })]);
+    // The sfn stand-in serves the history of every local run: the safety net reads it, as it reads Step Functions in AWS.
+    const [dynalite, exporter, alb, sfn] = await Promise.all([startDynalite(), startTestExporter(), startAlbStandIn({ healthCheckIntervalMs: 5000 }), startSfnStandIn()]);
     const prometheus = await startPrometheus({ targets: [exporter.target], scrapeIntervalSeconds: 1 });
     await prometheus.waitForTargetsUp();
     Object.assign(process.env, {
       TABLE_NAME: dynalite.tableName,
       AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: alb.apiEndpoint,
+      AWS_ENDPOINT_URL_SFN: sfn.endpoint,
       // One attempt per SDK call: retries are the workflow's (ASL Retry), which is what these tests exercise.
       AWS_MAX_ATTEMPTS: '1',
     });
-    return new WorkflowEnv(dynalite, exporter, prometheus, alb);
+    return new WorkflowEnv(dynalite, exporter, prometheus, alb, sfn);
   }
 
   /** Registers a service behind its own listener, stable at 100%, with synthetic traffic following the weights. */
@@ -111,7 +115,7 @@ export class WorkflowEnv {
 
   async stop(): Promise<void> {
     for (const traffic of this.services) traffic.stop();
-    await Promise.allSettled([this.prometheus.stop(), this.exporter.stop(), this.alb.stop(), this.dynalite.stop()]);
+    await Promise.allSettled([this.prometheus.stop(), this.exporter.stop(), this.alb.stop(), this.dynalite.stop(), this.sfn.stop()]);
   }
 }
 

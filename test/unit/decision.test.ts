@@ -136,3 +136,19 @@ describe('rollback reasons of the data limits', () => {
     expect(run(['error', 'error', 'error', 'error']).decisions.at(-1)!.reason.max).toBeUndefined();
   });
 });
+
+describe('decide: nothing promotes unjudged', () => {
+  it('an interval with no measurement never counts toward a hold: the run holds, then fails closed at noDataLimit', () => {
+    let cursor: Cursor = { ...initialCursor(plan), weight: 10 };
+    const actions: string[] = [];
+    for (let i = 0; i < plan.analysis.noDataLimit; i++) {
+      const result = decide(plan, cursor, [], { now: new Date(Date.parse(NOW) + i * 60_000).toISOString() });
+      actions.push(result.decision.action);
+      cursor = result.cursor;
+    }
+    expect(actions).toEqual([...Array<string>(plan.analysis.noDataLimit - 1).fill('continue'), 'rollback']);
+    expect(cursor.passedIntervals).toBe(0);
+    expect(cursor.decision?.reason).toMatchObject({ kind: 'no-data-limit', verdict: 'no-data' });
+    expect(cursor.decision?.reason.message).toMatch(/no check was measured/);
+  });
+});

@@ -50,9 +50,17 @@ describe('intervalVerdict: the worst phase wins', () => {
     [['pass', 'no-data'], 'no-data'],
     [['no-data', 'error'], 'error'],
     [['error', 'fail', 'pass'], 'fail'],
-    [[], 'pass'],
+    // Fail closed: an interval in which no check was measured is not a pass.
+    [[], 'no-data'],
   ])('%j → %s', (verdicts, expected) => {
     expect(intervalVerdict(verdicts.map((v) => m(v)))).toBe(expected);
+  });
+
+  it('an interval whose only passes stood on no data (a stable guard at 100%) is no-data, and says why', () => {
+    const notJudged: Measurement = { check: 'stable-error-rate', verdict: 'pass', value: null, samples: 0, detail: 'not judged: at 100% the stable version serves no traffic' };
+    expect(intervalVerdict([notJudged])).toBe('no-data');
+    expect(decisiveMeasurement([notJudged])?.detail).toMatch(/not judged/);
+    expect(intervalVerdict([notJudged, m('pass')])).toBe('pass');
   });
 
   it('the decisive measurement of a failing interval is the largest relative breach', () => {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { RecordStoreError, RolloutInProgressError, RunNotRunningError } from '../../domain/errors';
 import type { ControlCommand, OperatorAction, RunControl } from '../../domain/control';
-import type { Outcome, RunEvent, RunRecord } from '../../domain/run';
+import { EVENT_LANES, type EventLane, type Outcome, type RunEvent, type RunRecord } from '../../domain/run';
 import type { RunLog, RunUpdate, ServiceLock } from '../../ports/run-log';
 import { cancellationReasons, isConditionalCheckFailed, withDynamoDbErrors } from './dynamodb-errors';
 import { DEFAULT_RETENTION_DAYS, TABLE, registrationItem } from './table-layout';
@@ -78,6 +78,7 @@ const RUN_FIELDS: Readonly<Record<keyof RunRecord, FieldKind>> = {
 const EVENT_FIELDS: Readonly<Record<keyof RunEvent, FieldKind>> = {
   runId: 'string',
   seq: 'number',
+  lane: 'string',
   at: 'string',
   type: 'string',
   stepIndex: 'number',
@@ -160,11 +161,13 @@ const registrationKey = (service: string): Item => ({ [PK]: s(REGISTRY_PK), [SK]
 const rollbackSortKey = (endedAt: string, runId: string) => `${endedAt}#${runId}`;
 const isRollbackOutcome = (outcome: Outcome) => ROLLBACK_OUTCOMES.includes(outcome);
 
-function eventSortKey(seq: number): string {
+/** `EVENT#000012` for the main path, `EVENT#000012#rollback` for a lane: a lane's key sorts right after the main one's. */
+function eventSortKey(seq: number, lane?: EventLane): string {
   if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQ) {
     throw new RecordStoreError(`event seq ${seq} cannot be stored: it must be a whole number from 0 to ${MAX_SEQ}`);
   }
-  return `${EVENT_PREFIX}${String(seq).padStart(6, '0')}`;
+  if (lane !== undefined && !EVENT_LANES.includes(lane)) throw new RecordStoreError(`event lane '${String(lane)}' is not one of ${EVENT_LANES.join(', ')}`);
+  return `${EVENT_PREFIX}${String(seq).padStart(6, '0')}${lane === undefined ? '' : `#${lane}`}`;
 }
 
 function toLock(item: Item): ServiceLock {
@@ -267,12 +270,12 @@ export class DynamoDbRunLog implements RunLog {
     await this.releaseLock(service, runId);
   }
 
-  /** Appends an event; false when that seq was already recorded (an idempotent repeat). */
+  /** Appends an event; false when that (seq, lane) was already recorded (an idempotent repeat). */
   async appendEvent(event: RunEvent): Promise<boolean> {
     const Item: Item = {
       ...fieldAttributes(EVENT_FIELDS, event),
       [PK]: s(`${RUN_PREFIX}${event.runId}`),
-      [SK]: s(eventSortKey(event.seq)),
+      [SK]: s(eventSortKey(event.seq, event.lane)),
       [TTL]: { N: String(this.expiresAt()) },
     };
     try {
@@ -331,7 +334,7 @@ export class DynamoDbRunLog implements RunLog {
     return items.map((item) => fromItem(RUN_FIELDS, item) as unknown as RunRecord);
   }
 
-  /** Events of one run in seq order. */
+  /** Events of one run in (seq, lane) order. */
   async listEvents(runId: string): Promise<RunEvent[]> {
     const items = await this.queryAll('list events', {
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',

@@ -8,7 +8,8 @@
  *   (attributes: service, config = the registration as a JSON string, updatedAt ISO 8601)
  * | lock             | SERVICE#<name>    | LOCK             |                                    |                                  |
  * | run record       | RUN#<runId>       | RUN              | SERVICE#<name> / <startedAt>#<id>  | ROLLBACK / <endedAt>#<id> (sparse: only rolled back or rollback failed) |
- * | event            | RUN#<runId>       | EVENT#<seq 6 digits> |                                |                                  |
+ * | event            | RUN#<runId>       | EVENT#<seq 6 digits>[#<lane>] |                           |                                  |
+ *   (lane: rollback, finish or safety-net; the steps of the main path write without one — run.ts EVENT_LANES)
  *
  * Top-level scalars are native attributes; nested payloads (plan, trigger, measurements, decision) are JSON
  * strings; a top-level number DynamoDB cannot hold (Number.MAX_VALUE stands for +Inf) is stored as a string.
