@@ -10,6 +10,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -23,6 +24,8 @@ import { ECR_TRIGGER_HANDLER, SAFETY_NET_HANDLER, WORKFLOW_HANDLERS, substitutio
 /** Every Lambda the construct deploys: the workflow's steps and the safety net. */
 const ALL_HANDLERS: readonly HandlerEntry[] = [...WORKFLOW_HANDLERS, SAFETY_NET_HANDLER];
 import { HANDLER_ESBUILD, REPO_ROOT, handlerEntry } from './handler-bundling';
+import { wildcardResourceFinding } from './nag-findings';
+import { PARTITIONS, STEP_RUN_LOG_CALLS, leadingKeysCondition, tableStatements } from './table-access';
 
 export { HANDLER_ESBUILD } from './handler-bundling';
 
@@ -41,18 +44,48 @@ export const HANDLER_BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
 };
 
-/** What the handlers do to DynamoDB (run log, lock transaction, registry read); nothing else. */
-export const TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:Query',
-] as const;
-
 /** The ELBv2 reads of the ALB router. AWS offers no resource-level permission for Describe* calls. */
 export const ELB_DESCRIBE_ACTIONS = ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'] as const;
+
+/** What CDK grants a function with active tracing; X-Ray offers no resource-level permission for either. */
+export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
+
+/** Copying an ECS task definition with a new image; AWS offers no resource-level permission for these. */
+export const TASK_DEFINITION_ACTIONS = ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource'] as const;
+
+/** What the safety net reads of an execution when the table cannot tell it the run's traffic configuration. */
+export const EXECUTION_READ_ACTIONS = ['states:DescribeExecution', 'states:GetExecutionHistory'] as const;
+
+/** What CDK grants a state machine for logging to CloudWatch Logs (vended log delivery) and for tracing. */
+const VENDED_LOG_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+] as const;
+const STATE_MACHINE_XRAY_ACTIONS = [...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'] as const;
+
+/** Actions granted on Resource * and why a step calls them: the words of its AwsSolutions-IAM5 acknowledgement. */
+interface UnscopedGrant {
+  readonly actions: readonly string[];
+  readonly why: string;
+}
+
+const TRACING_GRANT: UnscopedGrant = { actions: XRAY_ACTIONS, why: 'active tracing; X-Ray has no resource-level permission' };
+const ELB_DESCRIBE_GRANT: UnscopedGrant = {
+  actions: ELB_DESCRIBE_ACTIONS,
+  why: 'the router reads the weights back and checks target health; ELBv2 Describe* calls have no resource-level permission',
+};
+
+/** The reason of an AwsSolutions-IAM5[Resource::*] acknowledgement: every action granted on *, by name and why, then what is scoped. */
+function unscopedReason(grants: readonly UnscopedGrant[], scoped: string): string {
+  const named = grants.map((grant) => `${grant.actions.join(', ')} (${grant.why})`).join('; ');
+  return `Resource * only for ${named}. ${scoped}`;
+}
 
 /** The Kubernetes group the orchestrator's roles map to in an EKS cluster (bind it with the Role in the README). */
 export const KUBERNETES_GROUP = 'canary-orchestrator';
@@ -88,6 +121,22 @@ export const STEP_ACCESS: Readonly<Record<string, StepAccess>> = {
 
 /** Execution endings the safety net handles. */
 export const SAFETY_NET_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/**
+ * How long the safety net keeps trying one status change before it goes to the dead-letter queue: long enough to
+ * outlast a DynamoDB, Slack or Step Functions outage of a day, so that what it could not record is recorded later.
+ */
+export const SAFETY_NET_RETRY_SPAN = Duration.hours(24);
+
+/**
+ * Visibility timeout of the safety-net queue: six times the function timeout, as "Using Lambda with Amazon SQS"
+ * recommends (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html), so a throttled or retried invocation
+ * finishes before the message shows again. A failed message is received again after this long.
+ */
+export const SAFETY_NET_VISIBILITY_TIMEOUT = Duration.seconds(6 * SAFETY_NET_HANDLER.timeoutSeconds);
+
+/** Receives before the dead-letter queue: the last one at least SAFETY_NET_RETRY_SPAN after the first. */
+export const SAFETY_NET_MAX_RECEIVES = Math.ceil(SAFETY_NET_RETRY_SPAN.toSeconds() / SAFETY_NET_VISIBILITY_TIMEOUT.toSeconds()) + 1;
 
 /** A registration as written in TypeScript or JSON, before defaults: the input of parseServiceConfig. */
 export type ServiceRegistration = z.input<typeof serviceConfigSchema>;
@@ -139,8 +188,10 @@ export class CanaryOrchestrator extends Construct {
   readonly table: dynamodb.Table;
   /** The Lambdas by catalog id (Start, SetWeight, ..., SafetyNet). */
   readonly functions: Readonly<Record<string, NodejsFunction>>;
-  /** Status-change events the safety net could not handle after its retries. */
+  /** Status-change events the safety net could not handle after its retries, or EventBridge could not deliver. */
   readonly safetyNetDeadLetters: sqs.Queue;
+  /** Where the safety-net rule puts status-change events; the safety net reads them one at a time and retries failures. */
+  readonly safetyNetQueue: sqs.Queue;
 
   private readonly roles: Readonly<Record<string, iam.Role>>;
   private readonly grants = new Map<string, iam.PolicyStatement>();
@@ -173,7 +224,9 @@ export class CanaryOrchestrator extends Construct {
     this.functions = functions;
     this.roles = roles;
     this.stateMachine = this.createStateMachine();
-    this.safetyNetDeadLetters = this.createSafetyNet();
+    const safetyNet = this.createSafetyNet();
+    this.safetyNetQueue = safetyNet.queue;
+    this.safetyNetDeadLetters = safetyNet.deadLetters;
   }
 
   /** The services registered so far, by name. */
@@ -227,25 +280,15 @@ export class CanaryOrchestrator extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `canary-orchestrator ${entry.id}: ${entry.description}`,
     });
-    // The table and its two indexes by name: no `index/*`, no dynamodb:*.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunLogTable',
-        actions: [...TABLE_ACTIONS],
-        resources: [
-          this.table.tableArn,
-          ...[TABLE.serviceRunsIndex, TABLE.rollbacksIndex].map((index) => `${this.table.tableArn}/index/${index.name}`),
-        ],
-      }),
-    );
+    // Only the partitions and actions of the RunLog methods the step calls; no step writes the registry.
+    const calls = STEP_RUN_LOG_CALLS[entry.id];
+    if (!calls) throw new Error(`CanaryOrchestrator: infra/table-access.ts STEP_RUN_LOG_CALLS has no entry for catalog id ${entry.id}`);
+    for (const statement of tableStatements(calls, this.table.tableArn)) role.addToPrincipalPolicy(statement);
     const access = STEP_ACCESS[entry.id] ?? {};
     if (access.traffic) role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeAlbRouting', actions: [...ELB_DESCRIBE_ACTIONS], resources: ['*'] }));
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Resource * only where AWS has no resource-level permission: xray:PutTraceSegments/PutTelemetryRecords (active tracing)' +
-        (access.traffic ? ' and elasticloadbalancing:DescribeListeners/DescribeRules (the router reads weights back)' : '') +
-        '. Every modifying action is scoped to registered ARNs.',
+      reason: unscopedReason(access.traffic ? [TRACING_GRANT, ELB_DESCRIBE_GRANT] : [TRACING_GRANT], 'Every modifying action is scoped to registered ARNs, and table access to the partitions the step uses.'),
     });
     return role;
   }
@@ -315,46 +358,81 @@ export class CanaryOrchestrator extends Construct {
     );
     Validations.of(stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Resource * is what AWS requires for the vended log delivery calls (logs:CreateLogDelivery, GetLogDelivery, ' +
-        'UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) ' +
-        'and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets): none supports resource-level permissions.',
+      reason: unscopedReason(
+        [
+          { actions: VENDED_LOG_ACTIONS, why: 'logging of the workflow through vended log delivery, which AWS requires on Resource *' },
+          { actions: STATE_MACHINE_XRAY_ACTIONS, why: 'tracing; X-Ray has no resource-level permission' },
+        ],
+        'InvokeFunction is scoped to the unqualified step functions.',
+      ),
     });
     return stateMachine;
   }
 
   /**
-   * EventBridge "Step Functions Execution Status Change" (ABORTED, TIMED_OUT, FAILED) of this state machine →
-   * the safety net, retried by EventBridge, then kept in an encrypted dead-letter queue for a person to replay.
+   * EventBridge "Step Functions Execution Status Change" (ABORTED, TIMED_OUT, FAILED) of this state machine → an
+   * encrypted queue → the safety net, one message at a time, until it succeeds or a day has passed; then the
+   * dead-letter queue keeps the event 14 days for a person to replay.
+   *
+   * Why a queue and not the Lambda as the rule's target: a rule's retry policy and dead-letter queue cover only
+   * events EventBridge fails to deliver (EventBridge user guide, "Event retry policy and using dead-letter queues",
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A Lambda target is invoked
+   * asynchronously, and a function error is retried by Lambda at most twice, then discarded unless the function has
+   * an on-failure destination (Lambda developer guide, "How Lambda handles errors and retries with asynchronous
+   * invocation", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). The safety net
+   * throws when it moved traffic but could not write the records, so it needs far more attempts than three.
    */
-  private createSafetyNet(): sqs.Queue {
+  private createSafetyNet(): { readonly queue: sqs.Queue; readonly deadLetters: sqs.Queue } {
     const deadLetters = new sqs.Queue(this, 'SafetyNetDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of the safety-net rule target: events land here after EventBridge gave up, ' +
-        'for a person to inspect and replay; a dead-letter queue of a dead-letter queue would only hide them.',
+    const queue = new sqs.Queue(this, 'SafetyNetQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: SAFETY_NET_VISIBILITY_TIMEOUT,
+      // A message keeps its first enqueue time in the dead-letter queue ("Using dead-letter queues in Amazon SQS",
+      // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html):
+      // four days here outlast the day of attempts, and the dead-letter queue's 14 days leave it ten more there.
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: SAFETY_NET_MAX_RECEIVES },
     });
-    new events.Rule(this, 'SafetyNetRule', {
+    const rule = new events.Rule(this, 'SafetyNetRule', {
       description: 'canary-orchestrator: an execution ended ABORTED, TIMED_OUT or FAILED; make sure its traffic is on stable',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: [...SAFETY_NET_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
       },
-      targets: [
-        new targets.LambdaFunction(this.functionOf(SAFETY_NET_HANDLER), {
-          deadLetterQueue: deadLetters,
-          retryAttempts: 8,
-          maxEventAge: Duration.hours(2),
-        }),
-      ],
     });
-    return deadLetters;
+    // The target grants events.amazonaws.com SendMessage on the queue for this rule's ARN only (aws:SourceArn);
+    // EventBridge's own retries cover delivery to SQS, for as long and as often as EventBridge allows.
+    rule.addTarget(new targets.SqsQueue(queue, { deadLetterQueue: deadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) }));
+    const fn = this.functionOf(SAFETY_NET_HANDLER);
+    // One event per invocation; a failed one comes back after the visibility timeout, the others are deleted.
+    fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
+    this.grantExecutionReads();
+    return { queue, deadLetters };
+  }
+
+  /** DescribeExecution and GetExecutionHistory on this state machine's executions only: the safety net's view of a run when the table is down. */
+  private grantExecutionReads(): void {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const role = this.roles[SAFETY_NET_HANDLER.id];
+    if (!role) throw new Error(`CanaryOrchestrator: no role for catalog entry ${SAFETY_NET_HANDLER.id}`);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadOwnExecutions', actions: [...EXECUTION_READ_ACTIONS], resources: [executions] }));
+    Validations.of(role).acknowledge({
+      id: wildcardResourceFinding(this, executions),
+      reason:
+        `${EXECUTION_READ_ACTIONS.join(' and ')} on execution:<this state machine>:*: an execution is named by its run at start, so no ARN ` +
+        'is known at deploy time; the pattern admits the executions of this state machine only, and only reads them.',
+    });
   }
 
   /**
@@ -401,7 +479,7 @@ export class CanaryOrchestrator extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'StartRollouts', actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Resource * only for xray:PutTraceSegments/PutTelemetryRecords (active tracing), which support no resource-level permission; StartExecution is scoped to this state machine.',
+      reason: unscopedReason([TRACING_GRANT], 'StartExecution is scoped to this state machine.'),
     });
     const fn = this.createStepFunction(ECR_TRIGGER_HANDLER, role, this.retentionDays);
     fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
@@ -499,20 +577,38 @@ export class CanaryOrchestrator extends Construct {
     const services = [serviceArn(workload.stableService), serviceArn(workload.canaryService)];
     this.allow(users, 'DescribeRegisteredEcsServices', ['ecs:DescribeServices'], services);
     this.allow(writers, 'UpdateRegisteredEcsServices', ['ecs:UpdateService'], services);
-    for (const role of writers) {
-      if (this.grants.has(`${role.node.addr}/CopyTaskDefinitions`)) continue;
-      this.allow([role], 'CopyTaskDefinitions', ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource'], ['*']);
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'PassTaskRoles', actions: ['iam:PassRole'], resources: ['*'], conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
-      );
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Resource * for ecs:DescribeTaskDefinition/RegisterTaskDefinition/TagResource (no resource-level permission; the new revision has no ARN yet) ' +
-          'and iam:PassRole limited by condition to ecs-tasks.amazonaws.com (the copied task definition keeps its task and execution roles), ' +
-          'besides X-Ray and ELB Describe*. UpdateService is scoped to the registered services.',
-      });
-    }
+    for (const role of writers) this.grantTaskDefinitionCopies(role);
+  }
+
+  /**
+   * The unscopable part of an ECS image change, in a policy of its own so that its acknowledgement names exactly
+   * its actions: copy the task definition with the new image, and pass the roles it already names to ECS tasks.
+   */
+  private grantTaskDefinitionCopies(role: iam.Role): void {
+    const key = `${role.node.addr}/TaskDefinitionCopies`;
+    if (this.grants.has(key)) return;
+    const copy = new iam.PolicyStatement({ sid: 'CopyTaskDefinitions', actions: [...TASK_DEFINITION_ACTIONS], resources: ['*'] });
+    const pass = new iam.PolicyStatement({
+      sid: 'PassTaskRoles',
+      actions: ['iam:PassRole'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    });
+    const policy = new iam.Policy(this, `${role.node.id}TaskDefinitionCopies`, { roles: [role], statements: [copy, pass] });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: unscopedReason(
+        [
+          { actions: TASK_DEFINITION_ACTIONS, why: 'Describe and Register have no resource-level permission, and the revision TagResource tags has no ARN before it is registered' },
+          {
+            actions: ['iam:PassRole'],
+            why: 'limited by condition to ecs-tasks.amazonaws.com: the copied task definition keeps the task and execution roles it names, which the registration does not',
+          },
+        ],
+        'UpdateService is scoped to the registered services.',
+      ),
+    });
+    this.grants.set(key, copy);
   }
 
   /** eks:DescribeCluster on the cluster, and an access entry per role mapping it to the Kubernetes group. */
@@ -546,7 +642,8 @@ export class CanaryOrchestrator extends Construct {
       onUpdate: put,
       onDelete: { service: 'DynamoDB', action: 'DeleteItem', parameters: { TableName: this.table.tableName, Key: key } },
       policy: AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [this.table.tableArn] }),
+        // The registry partition only: the one writer of registrations may touch no lock, run or event.
+        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [this.table.tableArn], conditions: leadingKeysCondition([PARTITIONS.registry]) }),
       ]),
       ...this.registryWriterIdentity(),
       installLatestAwsSdk: false,

@@ -5,8 +5,8 @@ import type { Deps } from './deps';
 
 /**
  * A record a step could not write yet. Rollback, Finish and the safety net move traffic first and write records after;
- * what the table refused travels on (in the workflow state, the execution's output, the safety net's queue message)
- * until a later attempt writes it. Every kind is idempotent to write again: events by (seq, lane), the outcome by run.
+ * what the table refused travels on (in the workflow state, the execution's history and cause)
+ * until a later attempt writes it (the safety net throws them back, and its queue delivers the status change again). Every kind is idempotent to write again: events by (seq, lane), the outcome by run.
  */
 export type PendingRecord =
   | { readonly kind: 'event'; readonly event: RunEvent }

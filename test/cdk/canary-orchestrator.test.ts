@@ -7,7 +7,16 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { build, stop } from 'esbuild';
-import { CanaryOrchestrator, HANDLER_BUNDLING, HANDLER_ESBUILD, secretResourceArn } from '../../infra/canary-orchestrator';
+import {
+  CanaryOrchestrator,
+  EXECUTION_READ_ACTIONS,
+  HANDLER_BUNDLING,
+  HANDLER_ESBUILD,
+  SAFETY_NET_MAX_RECEIVES,
+  SAFETY_NET_VISIBILITY_TIMEOUT,
+  secretResourceArn,
+} from '../../infra/canary-orchestrator';
+import { ITEM_ACTIONS, WRITE_ACTIONS } from '../../infra/table-access';
 import { CanaryOrchestratorStack, readServicesFile } from '../../infra/canary-stack';
 import { REPO_ROOT, handlerEntry } from '../../infra/handler-bundling';
 import { TABLE } from '../../lambdas/adapters/dynamodb/table-layout';
@@ -22,8 +31,10 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 interface Statement {
   readonly role: string;
+  readonly sid?: string;
   readonly actions: string[];
   readonly resources: Json[];
+  readonly conditions?: JsonObject;
 }
 
 /** The context `cdk synth` uses (cdk.json), without bundling: unit tests never run esbuild. */
@@ -60,7 +71,13 @@ function statementsOf(template: Template): Statement[] {
     const roles = asList(Properties.Roles as Json[]).map((r) => (r as { Ref: string }).Ref);
     const document = Properties.PolicyDocument as { Statement: JsonObject[] };
     return roles.flatMap((role) =>
-      document.Statement.map((s) => ({ role, actions: asList(s.Action as string | string[]), resources: asList(s.Resource) })),
+      document.Statement.map((s) => ({
+        role,
+        ...(typeof s.Sid === 'string' && { sid: s.Sid }),
+        actions: asList(s.Action as string | string[]),
+        resources: asList(s.Resource),
+        ...(s.Condition !== undefined && { conditions: s.Condition as JsonObject }),
+      })),
     );
   });
 }
@@ -268,12 +285,13 @@ describe('the service registry', () => {
     }
   });
 
-  it('lets the registry writer put and delete items of the table only', () => {
-    const writes = statements.filter((s) => s.actions.some((a) => a === 'dynamodb:PutItem') && s.actions.length === 2);
-    expect(writes.length).toBeGreaterThan(0);
+  it('lets the registry writer put and delete registry items only', () => {
+    const writes = statements.filter((s) => s.role.includes('RegistryWriterRole') && s.actions.some((a) => a.startsWith('dynamodb:')));
+    expect(writes).toHaveLength(EXAMPLE_CONFIGS.length);
     for (const statement of writes) {
       expect(statement.actions.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
       expect(statement.resources.map(render)).toEqual([`\${GetAtt:${tableId}.Arn}`]);
+      expect(statement.conditions).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REGISTRY'] } });
     }
   });
 });
@@ -333,20 +351,64 @@ describe('least privilege', () => {
     expect(everywhere('sns:Publish').map((s) => s.role).sort()).toEqual(notifiers.sort());
   });
 
-  it('touches DynamoDB on the table and its two indexes only, with item-level actions', () => {
+  /** Every DynamoDB statement of a role as `<LeadingKeys pattern>: <actions>`, or `<resource>: <actions>` when unconditioned. */
+  const tableGrants = (role: string): Record<string, string[]> =>
+    Object.fromEntries(
+      statements
+        .filter((s) => s.role === role && s.actions.some((a) => a.startsWith('dynamodb:')))
+        .map((s) => {
+          const keys = (s.conditions?.['ForAllValues:StringLike'] as JsonObject | undefined)?.['dynamodb:LeadingKeys'];
+          return [Array.isArray(keys) ? (keys as string[]).join(',') : s.resources.map(render).join(','), s.actions.map((a) => a.replace('dynamodb:', '')).sort()];
+        }),
+    );
+  /** IAM StringLike: `*` any run of characters, `?` one character, all else literal. */
+  const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+  const like = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((part) => part.split('?').map(escape).join('.')).join('.*')}$`).test(value);
+  const steps = [...WORKFLOW_HANDLERS, SAFETY_NET_HANDLER].map((entry) => ({ id: entry.id, role: roleOfStep(template, entry.id) }));
+  const stepStatements = (role: string) => statements.filter((s) => s.role === role && s.actions.some((a) => a.startsWith('dynamodb:')));
+
+  it('gives each step exactly the table partitions and actions its run-log calls need', () => {
     const table = `\${GetAtt:${tableId}.Arn}`;
-    const allowed = [table, `${table}/index/${TABLE.serviceRunsIndex.name}`, `${table}/index/${TABLE.rollbacksIndex.name}`];
+    expect(Object.fromEntries(steps.map(({ id, role }) => [id, tableGrants(role)]))).toEqual({
+      Start: { REGISTRY: ['GetItem', 'Query'], 'SERVICE#*': ['DeleteItem', 'GetItem', 'PutItem'], 'RUN#*': ['PutItem', 'UpdateItem'] },
+      Prepare: { 'RUN#*': ['PutItem'] },
+      SetWeight: { 'RUN#*': ['PutItem', 'UpdateItem'] },
+      Analyze: { 'RUN#*': ['GetItem', 'PutItem'] },
+      Promote: { 'RUN#*': ['PutItem', 'UpdateItem'] },
+      Rollback: { 'RUN#*': ['PutItem'] },
+      Finish: { 'SERVICE#*': ['DeleteItem'], 'RUN#*': ['PutItem', 'UpdateItem'] },
+      SafetyNet: { 'SERVICE#*': ['DeleteItem', 'GetItem'], 'RUN#*': ['GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+    });
+    // No step queries an index: the table itself is the only DynamoDB resource of a step role.
+    for (const { role } of steps) for (const statement of stepStatements(role)) expect(statement.resources.map(render)).toEqual([table]);
+  });
+
+  it('never lets a statement touch the table without a LeadingKeys condition, nor with a non-item action', () => {
     const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThanOrEqual(WORKFLOW_HANDLERS.length);
     for (const statement of dynamo) {
-      for (const resource of statement.resources.map(render)) expect(allowed).toContain(resource);
-      for (const action of statement.actions) {
-        expect(action).toMatch(/^dynamodb:(GetItem|PutItem|UpdateItem|DeleteItem|ConditionCheckItem|Query)$/);
+      for (const action of statement.actions) expect(ITEM_ACTIONS).toContain(action);
+      expect(statement.conditions).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': expect.any(Array) } });
+      const keys = (statement.conditions?.['ForAllValues:StringLike'] as JsonObject)['dynamodb:LeadingKeys'] as string[];
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) expect(key).toMatch(/^(REGISTRY|SERVICE#\*|RUN#\*)$/);
+    }
+  });
+
+  it('lets the step roles write runs and locks only, and lets only Start read the registry', () => {
+    for (const { id, role } of steps) {
+      for (const statement of stepStatements(role)) {
+        const keys = (statement.conditions?.['ForAllValues:StringLike'] as JsonObject)['dynamodb:LeadingKeys'] as string[];
+        const reachesRegistry = keys.some((key) => like(key, 'REGISTRY'));
+        if (statement.actions.some((a) => (WRITE_ACTIONS as readonly string[]).includes(a))) {
+          expect({ id, keys }).toEqual({ id, keys: keys.filter((key) => key === 'RUN#*' || key === 'SERVICE#*') });
+          expect({ id, reachesRegistry }).toEqual({ id, reachesRegistry: false });
+        }
+        if (reachesRegistry) expect({ id, actions: statement.actions.sort() }).toEqual({ id: 'Start', actions: ['dynamodb:GetItem', 'dynamodb:Query'] });
       }
     }
-    for (const entry of WORKFLOW_HANDLERS) {
-      expect(granted(roleOfStep(template, entry.id), 'dynamodb:Query')).toEqual(allowed.slice().sort());
-    }
+    expect(like('RUN#*', 'REGISTRY')).toBe(false);
+    expect(like('SERVICE#*', 'SERVICE#payments-api')).toBe(true);
   });
 });
 
@@ -433,10 +495,19 @@ describe('addService', () => {
 });
 
 describe('the safety net', () => {
-  it('is started by this state machine\'s ABORTED, TIMED_OUT and FAILED status changes, with retries and a dead-letter queue', () => {
-    const rules = template.findResources('AWS::Events::Rule');
-    const [rule] = Object.values(rules) as { Properties: { EventPattern: Record<string, unknown>; Targets: Record<string, unknown>[] } }[];
-    expect(Object.keys(rules)).toHaveLength(1);
+  type Resource = { Properties: JsonObject };
+  const only = (type: string, props?: JsonObject): [string, Resource] => {
+    const found = Object.entries(template.findResources(type, props ? { Properties: props } : undefined) as Record<string, Resource>);
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const queueId = logicalId(stack.orchestrator.safetyNetQueue);
+  const deadLettersId = logicalId(stack.orchestrator.safetyNetDeadLetters);
+  const [ruleId, rule] = only('AWS::Events::Rule');
+  const safetyNetFunctionId = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: SAFETY_NET_HANDLER.description } }))[0];
+
+  it("hears this state machine's ABORTED, TIMED_OUT and FAILED status changes and queues them, with EventBridge's longest delivery retries", () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
@@ -444,11 +515,63 @@ describe('the safety net', () => {
     });
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
-        Arn: { 'Fn::GetAtt': [expect.stringContaining('SafetyNetFunction'), 'Arn'] },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringContaining('SafetyNetDeadLetters'), 'Arn'] } },
-        RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 },
+        Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLettersId, 'Arn'] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
       }),
     ]);
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    // The function is no target of EventBridge: Lambda's two asynchronous retries would give up within minutes.
+    expect(Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'events.amazonaws.com' } })).map((p) => (p as Resource).Properties.FunctionName)).not.toContainEqual(
+      { 'Fn::GetAtt': [safetyNetFunctionId, 'Arn'] },
+    );
+  });
+
+  it('feeds the safety net one event at a time and retries a failed one for at least a day before the dead-letter queue', () => {
+    const queue = template.toJSON().Resources[queueId] as Resource;
+    const visibility = queue.Properties.VisibilityTimeout as number;
+    const redrive = queue.Properties.RedrivePolicy as { deadLetterTargetArn: Json; maxReceiveCount: number };
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(visibility).toBe(SAFETY_NET_VISIBILITY_TIMEOUT.toSeconds());
+    expect(visibility).toBeGreaterThanOrEqual(6 * SAFETY_NET_HANDLER.timeoutSeconds);
+    expect(redrive).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [deadLettersId, 'Arn'] }, maxReceiveCount: SAFETY_NET_MAX_RECEIVES });
+    // The last receive comes (maxReceiveCount - 1) visibility timeouts after the first; the queue keeps the message longer.
+    expect((redrive.maxReceiveCount - 1) * visibility).toBeGreaterThanOrEqual(86_400);
+    expect(queue.Properties.MessageRetentionPeriod as number).toBeGreaterThan(redrive.maxReceiveCount * visibility);
+    const deadLetters = template.toJSON().Resources[deadLettersId] as Resource;
+    expect(deadLetters.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+
+    const [, mapping] = only('AWS::Lambda::EventSourceMapping');
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: safetyNetFunctionId },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('lets only the safety-net rule send to its queues, over TLS only', () => {
+    for (const id of [queueId, deadLettersId]) {
+      const [, policy] = only('AWS::SQS::QueuePolicy', { Queues: [{ Ref: id }] });
+      const document = (policy.Properties.PolicyDocument as { Statement: JsonObject[] }).Statement;
+      const allows = document.filter((s) => s.Effect === 'Allow');
+      expect(allows).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'events.amazonaws.com' },
+          Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+        }),
+      ]);
+      expect(asList(allows[0].Action as string | string[])).toContain('sqs:SendMessage');
+      expect(document).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    }
+  });
+
+  it("may read this state machine's executions, and no other role may", () => {
+    const safetyNet = roleOfStep(template, SAFETY_NET_HANDLER.id);
+    const machineId = logicalId(stack.orchestrator.stateMachine);
+    const reads = statements.filter((s) => s.actions.some((a) => (EXECUTION_READ_ACTIONS as readonly string[]).includes(a)));
+    expect(reads.map((s) => ({ role: s.role, actions: s.actions, resources: s.resources.map(render) }))).toEqual([
+      { role: safetyNet, actions: [...EXECUTION_READ_ACTIONS], resources: [`arn:aws:states:${REGION}:${ACCOUNT}:execution:\${GetAtt:${machineId}.Name}:*`] },
+    ]);
   });
 });
