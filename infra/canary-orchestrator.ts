@@ -106,8 +106,10 @@ export interface StepAccess {
 export const STEP_ACCESS: Readonly<Record<string, StepAccess>> = {
   // Reads the weights to learn which registered target group is stable and checks stable's health; shifts nothing.
   Start: { traffic: 'read', notifications: true, workload: 'read' },
-  // Puts the image on the canary workload; checks the canary's targets.
-  Prepare: { traffic: 'read', workload: 'write' },
+  // Puts the image on the canary workload; checks the canary's targets. A finished run leaves the canary target group out
+  // of the action (no sticky client stays on it), and ALB health-checks only groups a listener forwards to: the health
+  // gate attaches it at weight 0 first, so it writes the registered listener or rule (weights unchanged).
+  Prepare: { traffic: 'write', workload: 'write' },
   SetWeight: { traffic: 'write' },
   // Announces each passed step with its numbers.
   Analyze: { metrics: true, notifications: true },

@@ -11,7 +11,11 @@ export interface TrafficRouter {
   setWeights(canaryPercent: number): Promise<Weights>;
   /** The exact command a person runs to put all traffic on stable when the automatic rollback failed. */
   manualRestoreCommand(): string;
-  /** Whether a role's targets can take all traffic now (the health gate before a flip or a scale-down). */
+  /**
+   * Whether a role's targets can take all traffic now (the health gate before a flip or a scale-down). A router whose
+   * health checks run only while a role is routed (ALB checks only target groups a listener forwards to) attaches the
+   * role at weight 0 first, the split unchanged, and says so in the detail.
+   */
   healthOf(role: 'stable' | 'canary'): Promise<TargetHealth>;
 }
 

@@ -167,7 +167,8 @@ export async function safetyNet(deps: Deps, change: ExecutionStatusChange): Prom
   let after: number;
   try {
     before = (await router.getWeights()).canary;
-    after = before > 0 ? (await router.setWeights(0)).canary : before;
+    // Always written: a canary at 0 may still be in the action with sticky clients on it; the router skips a write already applied.
+    after = (await router.setWeights(0)).canary;
   } catch (error) {
     // Leave the run `running` so the next delivery tries again; say so where we can.
     const manualCommand = router.manualRestoreCommand();

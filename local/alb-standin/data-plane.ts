@@ -7,9 +7,10 @@ import type { AlbModel, ForwardTarget, ForwardView, ListenerState, TargetGroupSt
 
 /**
  * The listeners' HTTP servers: each request goes through the first rule (by priority) whose
- * conditions match, else the default actions; a forward action picks a target group by weight (or by
- * its `AWSALBTG` stickiness cookie) and a healthy target round-robin (or by the group's `AWSALB`
- * cookie), then the request is proxied to it. Authentication actions pass through: there is no IdP here.
+ * conditions match, else the default actions; a forward action picks a target group by weight (or, with
+ * target group stickiness on, by its `AWSALBTG` cookie, which weight and health do not override) and a
+ * healthy target round-robin (or by the group's `AWSALB` cookie), then the request is proxied to it.
+ * Authentication actions pass through: there is no IdP here.
  */
 
 /** Hop-by-hop headers a proxy does not forward. */
@@ -88,10 +89,15 @@ export class DataPlane {
     if (view === undefined) return albError(res, 503, 'Service Temporarily Unavailable');
     const cookies = parseCookies(req.headers.cookie);
     const now = Date.now();
+    // Stickiness off on the action: the cookie is not read and none is set (ELB User Guide, "Listeners for your
+    // Application Load Balancers" → Forward actions: weighted routing alone "does not guarantee that sticky sessions
+    // are honored"; the AWSALBTG cookie belongs to "a rule with target group stickiness enabled").
     const sticky = view.stickiness.enabled ? this.stickyGroup(cookies, view, now) : undefined;
     const choice = sticky ?? this.weightedGroup(view);
     const group = choice && this.model.targetGroups.get(choice.targetGroupArn);
     if (choice === undefined || group === undefined) return albError(res, 503, 'Service Temporarily Unavailable');
+    // A sticky group without a healthy target is not swapped for another: the request fails here, 503, as a
+    // request routed by weight to such a group does (the cookie wins over weight and health alike, see stickyGroup).
     const target = this.pickTarget(group, cookies, now);
     if (target === undefined) return albError(res, 503, 'Service Temporarily Unavailable');
 
@@ -110,15 +116,22 @@ export class DataPlane {
     this.proxy(listener, req, res, group, target, setCookies);
   }
 
-  /** The group a valid, unexpired AWSALBTG cookie names, if it is still in the action with weight > 0. */
+  /**
+   * The group a valid, unexpired AWSALBTG cookie names if it is still in the action, whatever its weight (0 too)
+   * and its health. ELB User Guide, "Listeners for your Application Load Balancers" → Forward actions: a request
+   * that "matches a rule with target group stickiness enabled and contains the cookie" is "routed to the target
+   * group specified in the cookie"; AWS re:Post, "ALB to automatically redirect traffic": "Stickiness takes
+   * precedence over adjusting Weight", so sticky clients stay until the cookie expires. A group no longer in the
+   * action is not one the action forwards to ("Forward requests to the specified target groups"): that cookie is
+   * ignored and the request goes by weight, which is how clients are moved off a group for good.
+   */
   private stickyGroup(cookies: Map<string, string>, view: ForwardView, now: number): ForwardTarget | undefined {
     for (const name of [TARGET_GROUP_COOKIE, TARGET_GROUP_CORS_COOKIE]) {
       const payload = this.verify(cookies.get(name));
       const [kind, arn, expires] = payload?.split('|') ?? [];
       if (kind !== 'g' || Number(expires) <= now) continue;
-      const group = view.targetGroups.find((t) => t.targetGroupArn === arn && t.weight > 0);
-      const state = group && this.model.targetGroups.get(group.targetGroupArn);
-      if (group !== undefined && state !== undefined && healthyTargets(state).length > 0) return group;
+      const group = view.targetGroups.find((t) => t.targetGroupArn === arn);
+      if (group !== undefined) return group;
     }
     return undefined;
   }

@@ -298,7 +298,8 @@ describe('the service registry', () => {
 
 describe('least privilege', () => {
   const [payments, checkout] = EXAMPLE_CONFIGS;
-  const writers = ['SetWeight', 'Promote', 'Rollback', 'SafetyNet'].map((id) => roleOfStep(template, id));
+  // Prepare writes too: its health gate attaches a detached canary target group at weight 0 (ALB health-checks only routed groups).
+  const writers = ['Prepare', 'SetWeight', 'Promote', 'Rollback', 'SafetyNet'].map((id) => roleOfStep(template, id));
   const granted = (role: string, action: string) =>
     statements.filter((s) => s.role === role && s.actions.includes(action)).flatMap((s) => s.resources.map(render)).sort();
   const everywhere = (action: string) => statements.filter((s) => s.actions.includes(action));
@@ -478,7 +479,7 @@ describe('addService', () => {
     const unit = Template.fromStack(scope);
     const modify = statementsOf(unit).filter((s) => s.actions.includes('elasticloadbalancing:ModifyListener'));
 
-    expect(modify).toHaveLength(4);
+    expect(modify).toHaveLength(5);
     for (const statement of modify) expect(statement.resources.sort()).toEqual([listener(1), listener(2)].sort());
     // A secret named without Secrets Manager's random suffix still matches the real ARN.
     expect(statementsOf(unit).filter((s) => s.actions.includes('secretsmanager:GetSecretValue')).flatMap((s) => s.resources)).toEqual([

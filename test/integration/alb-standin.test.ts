@@ -743,7 +743,7 @@ describe('ALB stand-in: the data plane routes real requests', () => {
     expect(forged.every((r) => r.targetGroup === 'web-stable')).toBe(true);
   });
 
-  it('after ModifyListener puts the canary at 0, its sticky clients move to stable and get a stable cookie', async () => {
+  it('after ModifyListener takes the canary out of the action, its sticky clients move to stable and get a stable cookie', async () => {
     await setListenerWeights(500, 500, 300);
     const clients = Array.from({ length: 30 }, () => new CookieClient());
     const firstReplies = await Promise.all(clients.map((c) => c.get(`${f.url}/`)));
@@ -751,7 +751,8 @@ describe('ALB stand-in: the data plane routes real requests', () => {
     const onStable = clients.filter((_, i) => firstReplies[i]?.targetGroup === 'web-stable');
     const stillSticky = await Promise.all(onCanary.map((c) => c.get(`${f.url}/`)));
 
-    await setListenerWeights(999, 0, 300);
+    // A cookie naming a group the action no longer forwards to is ignored; a weight of 0 alone would keep them.
+    await f.client.send(new ModifyListenerCommand({ ListenerArn: f.listenerArn, DefaultActions: [weightedForward(1, [[f.stableArn, 999]], 300)] }));
     const canaryHitsAtShift = canary.hits;
     const moved = await Promise.all(onCanary.map((c) => c.get(`${f.url}/`)));
     const movedAgain = await Promise.all(onCanary.map((c) => c.get(`${f.url}/`)));
@@ -761,6 +762,7 @@ describe('ALB stand-in: the data plane routes real requests', () => {
     expect(onStable.length).toBeGreaterThan(3);
     expect(stillSticky.every((r) => r.targetGroup === 'web-canary')).toBe(true);
     expect(moved.every((r) => r.targetGroup === 'web-stable')).toBe(true);
+    expect(moved.every((r) => r.setCookies.some((c) => c.startsWith('AWSALBTG=')))).toBe(true);
     expect(movedAgain.every((r) => r.targetGroup === 'web-stable')).toBe(true);
     expect(stableStay.every((r) => r.targetGroup === 'web-stable')).toBe(true);
     expect(canary.hits).toBe(canaryHitsAtShift);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ElasticLoadBalancingV2ServiceException,
   ListenerNotFoundException,
@@ -53,6 +54,9 @@ const OIDC: Action = {
   },
 };
 
+/** The OIDC action as Modify* must get it back: Describe never returns the secret. */
+const RESENT_OIDC: Action = { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig!, UseExistingClientSecret: true } };
+
 /** A forward action to stable and canary as DescribeListeners reports it (ALB weights). */
 function weighted(stable: number, canary: number, order?: number): Action {
   return {
@@ -84,6 +88,23 @@ function single(targetGroupArn: string, order?: number): Action {
       TargetGroupStickinessConfig: { Enabled: false },
     },
   };
+}
+
+/** A forward action to one role alone in its ForwardConfig, as this router writes a settled split. */
+function alone(targetGroupArn: string, weight: number, order?: number): Action {
+  return {
+    Type: 'forward',
+    ...(order === undefined ? {} : { Order: order }),
+    ForwardConfig: {
+      TargetGroups: [{ TargetGroupArn: targetGroupArn, Weight: weight }],
+      TargetGroupStickinessConfig: { Enabled: false },
+    },
+  };
+}
+
+/** The same forward action with target group stickiness on for `seconds`. */
+function sticky(action: Action, seconds: number): Action {
+  return { ...action, ForwardConfig: { ...action.ForwardConfig, TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: seconds } } };
 }
 
 function listener(...actions: Action[]) {
@@ -226,8 +247,7 @@ describe('AlbTrafficRouter.setWeights on a listener', () => {
   it.each([
     { percent: 5, canary: 50, stable: 950 },
     { percent: 0.1, canary: 1, stable: 999 },
-    { percent: 0, canary: 0, stable: 999 },
-    { percent: 100, canary: 999, stable: 0 },
+    { percent: 99.9, canary: 999, stable: 1 },
   ])('writes $percent% as canary $canary / stable $stable', async ({ percent, canary, stable }) => {
     // Prepare
     elb.on(DescribeListenersCommand).resolvesOnce(listener(weighted(750, 250))).resolvesOnce(listener(weighted(stable, canary)));
@@ -242,6 +262,151 @@ describe('AlbTrafficRouter.setWeights on a listener', () => {
       { TargetGroupArn: CANARY, Weight: canary },
     ]);
     expect(weights).toEqual({ canary: percent, stable: Math.round((100 - percent) * 10) / 10 });
+  });
+
+  it.each([
+    { percent: 0, role: 'stable', kept: STABLE },
+    { percent: 100, role: 'canary', kept: CANARY },
+  ])('writes $percent% as $role alone in the forward action, weight 999', async ({ percent, kept }) => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(weighted(750, 250))).resolvesOnce(listener(alone(kept, 999)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(percent);
+
+    // Assess
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions).toStrictEqual([
+      { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: kept, Weight: 999 }], TargetGroupStickinessConfig: { Enabled: false } } },
+    ]);
+    expect(weights).toEqual({ canary: percent, stable: 100 - percent });
+  });
+
+  it('on rollback takes the canary out of a sticky forward action and keeps stickiness, order and the other actions exactly', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand)
+      .resolvesOnce(listener(OIDC, sticky(weighted(750, 250, 2), 3600)))
+      .resolvesOnce(listener(OIDC, sticky(alone(STABLE, 999, 2), 3600)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(0);
+
+    // Assess
+    expect(weights).toEqual({ canary: 0, stable: 100 });
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions).toStrictEqual([
+      RESENT_OIDC,
+      sticky(alone(STABLE, 999, 2), 3600),
+    ]);
+  });
+
+  it('on promotion takes stable out of a sticky forward action, keeping its stickiness', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(sticky(weighted(750, 250, 1), 600))).resolvesOnce(listener(sticky(alone(CANARY, 999, 1), 600)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(100);
+
+    // Assess
+    expect(weights).toEqual({ canary: 100, stable: 0 });
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions).toStrictEqual([
+      sticky(alone(CANARY, 999, 1), 600),
+    ]);
+  });
+
+  it('takes out a canary left in the action at weight 0: 0% with the canary still there is not yet applied', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(sticky(weighted(999, 0), 300))).resolvesOnce(listener(sticky(alone(STABLE, 999), 300)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(0);
+
+    // Assess
+    expect(weights).toEqual({ canary: 0, stable: 100 });
+    expect(elb).toHaveReceivedCommandTimes(ModifyListenerCommand, 1);
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions?.[0].ForwardConfig?.TargetGroups).toStrictEqual([
+      { TargetGroupArn: STABLE, Weight: 999 },
+    ]);
+  });
+
+  it('takes out a stable left in the action at weight 0 when promoting', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(weighted(0, 999))).resolvesOnce(listener(alone(CANARY, 999)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    await listenerRouter().setWeights(100);
+
+    // Assess
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions?.[0].ForwardConfig?.TargetGroups).toStrictEqual([
+      { TargetGroupArn: CANARY, Weight: 999 },
+    ]);
+  });
+
+  it.each([
+    { from: 'stable alone (after a rollback)', read: alone(STABLE, 999, 1) },
+    { from: 'stable alone in the single-group form Describe reports', read: single(STABLE, 1) },
+  ])('puts the canary back for the next rollout from $from, stickiness as the user set it', async ({ read }) => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(sticky(read, 3600))).resolvesOnce(listener(sticky(weighted(950, 50, 1), 3600)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(5);
+
+    // Assess
+    expect(weights).toEqual({ canary: 5, stable: 95 });
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions).toStrictEqual([sticky(weighted(950, 50, 1), 3600)]);
+  });
+
+  it('puts stable back when rolling back from 100%', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(sticky(alone(CANARY, 999), 60))).resolvesOnce(listener(sticky(alone(STABLE, 999), 60)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const weights = await listenerRouter().setWeights(0);
+
+    // Assess
+    expect(weights).toEqual({ canary: 0, stable: 100 });
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions?.[0].ForwardConfig).toStrictEqual({
+      TargetGroups: [{ TargetGroupArn: STABLE, Weight: 999 }],
+      TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 60 },
+    });
+  });
+
+  it.each([
+    { percent: 0, read: sticky(alone(STABLE, 999), 3600) },
+    { percent: 100, read: sticky(alone(CANARY, 999), 3600) },
+  ])('does not call ModifyListener for $percent% when the settled shape is already there', async ({ percent, read }) => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolves(listener(read));
+
+    // Act
+    const weights = await listenerRouter().setWeights(percent);
+
+    // Assess
+    expect(weights.canary).toBe(percent);
+    expect(elb).not.toHaveReceivedCommand(ModifyListenerCommand);
+    expect(elb).toHaveReceivedCommandTimes(DescribeListenersCommand, 1);
+  });
+
+  it('throws WeightVerificationError when the canary is still in the action after a rollback write', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolvesOnce(listener(weighted(750, 250))).resolvesOnce(listener(weighted(999, 0)));
+    elb.on(ModifyListenerCommand).resolves({});
+
+    // Act
+    const error = await failureOf(listenerRouter().setWeights(0));
+
+    // Assess
+    expect(error).toBeInstanceOf(WeightVerificationError);
+    expect((error as Error).message).toBe(
+      `listener ${LISTENER}: wrote canary 0% (ALB weights canary 0 / stable 999, canary out of the forward action) ` +
+        `but read back canary 0% / stable 100% with ${CANARY} still in the forward action`,
+    );
   });
 
   it('throws WeightVerificationError with both values when the read-back differs', async () => {
@@ -324,7 +489,7 @@ describe('AlbTrafficRouter.setWeights on a rule', () => {
     expect(elb.commandCalls(ModifyRuleCommand)[0].args[0].input).toStrictEqual({
       RuleArn: RULE,
       Actions: [
-        { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
+        RESENT_OIDC,
         {
           Type: 'forward',
           Order: 2,
@@ -340,6 +505,25 @@ describe('AlbTrafficRouter.setWeights on a rule', () => {
     });
     expect(elb).not.toHaveReceivedCommand(DescribeListenersCommand);
     expect(elb).not.toHaveReceivedCommand(ModifyListenerCommand);
+  });
+
+  it('on rollback sends ModifyRule with the canary out of the forward action and the OIDC action kept', async () => {
+    // Prepare
+    elb.on(DescribeRulesCommand).resolvesOnce(rule(OIDC, sticky(weighted(750, 250, 2), 900))).resolvesOnce(rule(OIDC, sticky(alone(STABLE, 999, 2), 900)));
+    elb.on(ModifyRuleCommand).resolves({});
+
+    // Act
+    const weights = await ruleRouter().setWeights(0);
+
+    // Assess
+    expect(weights).toEqual({ canary: 0, stable: 100 });
+    expect(elb.commandCalls(ModifyRuleCommand)[0].args[0].input).toStrictEqual({
+      RuleArn: RULE,
+      Actions: [
+        RESENT_OIDC,
+        sticky(alone(STABLE, 999, 2), 900),
+      ],
+    });
   });
 
   it('throws WeightVerificationError when the rule reads back other weights', async () => {
@@ -365,6 +549,10 @@ describe('AlbTrafficRouter.getWeights', () => {
     { form: 'weights 50 / 950', action: weighted(950, 50), canary: 5 },
     { form: 'weights 1 / 999', action: weighted(999, 1), canary: 0.1 },
     { form: 'weights 1 / 1', action: weighted(1, 1), canary: 50 },
+    { form: 'stable alone in a sticky ForwardConfig', action: sticky(alone(STABLE, 999), 3600), canary: 0 },
+    { form: 'the canary alone in a sticky ForwardConfig (a promotion without workload)', action: sticky(alone(CANARY, 999), 3600), canary: 100 },
+    { form: 'stable 999 with the canary at weight 0', action: weighted(999, 0), canary: 0 },
+    { form: 'the canary 999 with stable at weight 0', action: weighted(0, 999), canary: 100 },
   ])('reads $form as canary $canary%', async ({ action, canary }) => {
     // Prepare
     elb.on(DescribeListenersCommand).resolves(listener(OIDC, { ...action, Order: 2 }));
@@ -377,21 +565,26 @@ describe('AlbTrafficRouter.getWeights', () => {
     expect(weights.stable).toBe(Math.round((100 - canary) * 10) / 10);
   });
 
-  it('throws RouteNotFoundError naming the listener and the missing canary target group', async () => {
+  it.each([
+    { form: 'stable and an unrelated group, the canary out of the action', kept: STABLE },
+    { form: 'the canary and an unrelated group, stable out of the action', kept: CANARY },
+  ])('throws RouterError naming the unrelated target group for $form', async ({ kept }) => {
     // Prepare
-    const withoutCanary: Action = {
+    const withShadow: Action = {
       Type: 'forward',
-      ForwardConfig: { TargetGroups: [{ TargetGroupArn: STABLE, Weight: 999 }, { TargetGroupArn: SHADOW, Weight: 1 }] },
+      ForwardConfig: { TargetGroups: [{ TargetGroupArn: kept, Weight: 999 }, { TargetGroupArn: SHADOW, Weight: 1 }] },
     };
-    elb.on(DescribeListenersCommand).resolves(listener(withoutCanary));
+    elb.on(DescribeListenersCommand).resolves(listener(withShadow));
 
     // Act
     const error = await failureOf(listenerRouter().getWeights());
 
     // Assess
-    expect(error).toBeInstanceOf(RouteNotFoundError);
-    expect((error as Error).message).toContain(LISTENER);
-    expect((error as Error).message).toContain(`no target group ${CANARY}`);
+    expect(error).toBeInstanceOf(RouterError);
+    expect((error as Error).message).toBe(
+      `listener ${LISTENER}: the forward action also sends traffic to ${SHADOW}; ` +
+        `only ${STABLE} and ${CANARY} may share it, and another target group is never dropped`,
+    );
   });
 
   it('throws RouteNotFoundError when the lone target group is neither stable nor canary', async () => {
@@ -454,6 +647,85 @@ describe('AlbTrafficRouter.getWeights', () => {
     // Assess
     expect(error).toBeInstanceOf(RouteNotFoundError);
     expect((error as Error).message).toContain(LISTENER);
+  });
+});
+
+describe('AlbTrafficRouter.healthOf', () => {
+  const healthy = (port: number) => ({ Target: { Id: '10.0.1.5', Port: port }, TargetHealth: { State: 'healthy' as const } });
+
+  it('reads the health of a role in the forward action without writing', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolves(listener(sticky(weighted(999, 0), 3600)));
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [healthy(8080), healthy(8081), { Target: { Id: '10.0.1.9', Port: 8080 }, TargetHealth: { State: 'draining' } }],
+    });
+
+    // Act
+    const health = await listenerRouter().healthOf('canary');
+
+    // Assess
+    expect(health).toEqual({
+      ready: true,
+      healthy: 2,
+      total: 2,
+      detail: `canary target group ${CANARY}: 2/2 targets healthy (10.0.1.5:8080 healthy, 10.0.1.5:8081 healthy)`,
+    });
+    expect(elb).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: CANARY });
+    expect(elb).not.toHaveReceivedCommand(ModifyListenerCommand);
+  });
+
+  it('puts a canary left out by a settled split back at weight 0 first, since ALB health-checks only groups in use', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolves(listener(OIDC, sticky(alone(STABLE, 999, 2), 3600)));
+    elb.on(ModifyListenerCommand).resolves({});
+    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [{ Target: { Id: '10.0.1.5', Port: 8080 }, TargetHealth: { State: 'initial' } }] });
+
+    // Act
+    const health = await listenerRouter().healthOf('canary');
+
+    // Assess
+    expect(elb.commandCalls(ModifyListenerCommand)[0].args[0].input.DefaultActions).toStrictEqual([
+      RESENT_OIDC,
+      sticky(weighted(999, 0, 2), 3600),
+    ]);
+    expect(health.ready).toBe(false);
+    expect(health.detail).toBe(
+      `canary target group ${CANARY}: 0/1 targets healthy (10.0.1.5:8080 initial); ` +
+        `it was out of the forward action of listener ${LISTENER} and is back in at weight 0, so ALB health-checks it`,
+    );
+  });
+
+  it('puts stable left out after a 100% step back at weight 0 on a rule before the promotion health gate', async () => {
+    // Prepare
+    elb.on(DescribeRulesCommand).resolves(rule(alone(CANARY, 999)));
+    elb.on(ModifyRuleCommand).resolves({});
+    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [healthy(8080)] });
+
+    // Act
+    const health = await ruleRouter().healthOf('stable');
+
+    // Assess
+    expect(elb.commandCalls(ModifyRuleCommand)[0].args[0].input.Actions?.[0].ForwardConfig?.TargetGroups).toStrictEqual([
+      { TargetGroupArn: STABLE, Weight: 0 },
+      { TargetGroupArn: CANARY, Weight: 999 },
+    ]);
+    expect(health.ready).toBe(true);
+  });
+
+  it('is not ready while the targets report unused or there are none', async () => {
+    // Prepare
+    elb.on(DescribeListenersCommand).resolves(listener(weighted(950, 50)));
+    elb.on(DescribeTargetHealthCommand)
+      .resolvesOnce({ TargetHealthDescriptions: [{ Target: { Id: '10.0.1.5', Port: 8080 }, TargetHealth: { State: 'unused' } }] })
+      .resolvesOnce({ TargetHealthDescriptions: [] });
+
+    // Act
+    const unused = await listenerRouter().healthOf('stable');
+    const none = await listenerRouter().healthOf('stable');
+
+    // Assess
+    expect([unused.ready, unused.healthy, unused.total]).toEqual([false, 0, 1]);
+    expect([none.ready, none.detail]).toEqual([false, `stable target group ${STABLE}: 0/0 targets healthy`]);
   });
 });
 
@@ -542,7 +814,7 @@ describe('AlbTrafficRouter error translation', () => {
 });
 
 describe('AlbTrafficRouter.manualRestoreCommand', () => {
-  it('without a prior read, gives modify-listener with one forward action: stable 1, canary 0', () => {
+  it('without a prior read, gives modify-listener with one forward action to stable alone', () => {
     // Prepare
     const router = listenerRouter();
 
@@ -552,7 +824,7 @@ describe('AlbTrafficRouter.manualRestoreCommand', () => {
     // Assess
     expect(command).toBe(
       `aws elbv2 modify-listener --region eu-west-1 --listener-arn ${LISTENER} --default-actions ` +
-        `'[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${STABLE}","Weight":1},{"TargetGroupArn":"${CANARY}","Weight":0}]}}]'`,
+        `'[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${STABLE}","Weight":1}]}}]'`,
     );
     expect(elb.calls()).toHaveLength(0);
   });
@@ -567,17 +839,13 @@ describe('AlbTrafficRouter.manualRestoreCommand', () => {
     // Assess
     expect(command).toBe(
       `aws elbv2 modify-rule --region eu-west-1 --rule-arn ${RULE} --actions ` +
-        `'[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${STABLE}","Weight":1},{"TargetGroupArn":"${CANARY}","Weight":0}]}}]'`,
+        `'[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${STABLE}","Weight":1}]}}]'`,
     );
   });
 
   it('after a read, keeps the other actions and the stickiness of the listener exactly as read', async () => {
     // Prepare
-    const sticky: Action = {
-      ...weighted(750, 250, 2),
-      ForwardConfig: { ...weighted(750, 250).ForwardConfig, TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 } },
-    };
-    elb.on(DescribeListenersCommand).resolves(listener(OIDC, sticky));
+    elb.on(DescribeListenersCommand).resolves(listener(OIDC, sticky(weighted(750, 250, 2), 600)));
     const router = listenerRouter();
     await router.getWeights();
 
@@ -589,18 +857,8 @@ describe('AlbTrafficRouter.manualRestoreCommand', () => {
     expect(args.slice(0, 6)).toEqual(['elbv2', 'modify-listener', '--region', 'eu-west-1', '--listener-arn', LISTENER]);
     expect(args[6]).toBe('--default-actions');
     expect(JSON.parse(args[7])).toStrictEqual([
-      { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
-      {
-        Type: 'forward',
-        Order: 2,
-        ForwardConfig: {
-          TargetGroups: [
-            { TargetGroupArn: STABLE, Weight: 1 },
-            { TargetGroupArn: CANARY, Weight: 0 },
-          ],
-          TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 },
-        },
-      },
+      RESENT_OIDC,
+      sticky(alone(STABLE, 1, 2), 600),
     ]);
   });
 
@@ -628,10 +886,7 @@ describe('AlbTrafficRouter.manualRestoreCommand', () => {
       Type: 'forward',
       Order: 2,
       ForwardConfig: {
-        TargetGroups: [
-          { TargetGroupArn: STABLE, Weight: 1 },
-          { TargetGroupArn: CANARY, Weight: 0 },
-        ],
+        TargetGroups: [{ TargetGroupArn: STABLE, Weight: 1 }],
         TargetGroupStickinessConfig: { Enabled: false },
       },
     });
