@@ -121,7 +121,7 @@ export async function safetyNet(deps: Deps, change: ExecutionStatusChange): Prom
     kind: 'event',
     event: { runId, seq, lane: 'safety-net', at, type: 'safety-net', ...(weight !== undefined && { weight }), message },
   });
-  const finishing = (outcome: Exclude<Outcome, 'running'>, reason: string, extra: Omit<RunUpdate, 'outcome' | 'endedAt' | 'reason'> = {}): PendingRecord => ({
+  const finishing = (outcome: Exclude<Outcome, 'running'>, reason: string, extra: Omit<RunUpdate, 'outcome' | 'reason'> = {}): PendingRecord => ({
     kind: 'finish',
     runId,
     service,
@@ -141,7 +141,7 @@ export async function safetyNet(deps: Deps, change: ExecutionStatusChange): Prom
   const events = table?.events ?? [];
   const finished = last?.result;
   if (finished && (finished.outcome === 'promoted' || finished.outcome === 'dry_run_passed' || finished.outcome === 'rolled_back')) {
-    const { runId: _r, service: _s, image: _i, pending: _p, retrySeconds: _w, recordAttempts: _a, pendingCause: _c, endedAt: _e, outcome, reason, ...fields } = finished;
+    const { runId: _r, service: _s, image: _i, pending: _p, retrySeconds: _w, recordAttempts: _a, pendingCause: _c, outcome, reason, ...fields } = finished;
     return settle(outcome === 'rolled_back' ? 'recorded-rollback' : 'recorded-promotion', `the workflow had ended ${outcome}`, [finishing(outcome, `${reason} (recorded by the safety net after the ${why})`, fields)]);
   }
   if (last?.cursor?.promotion?.done || events.some((e) => e.type === 'promoted')) {
@@ -195,7 +195,13 @@ export async function safetyNet(deps: Deps, change: ExecutionStatusChange): Prom
     );
   }
   await notify('aborted', `${service}: ${reason}`);
-  return settle(before > 0 || lastWeight > 0 ? 'restored-stable' : 'nothing-shifted', reason, [event(reason, after), finishing('aborted', reason)]);
+  const action = before > 0 || lastWeight > 0 ? 'restored-stable' : 'nothing-shifted';
+  // The workflow's rollback had failed and said so: that stays the outcome (it is what happened), with the repair after it.
+  if (record?.outcome === 'rollback_failed') {
+    const repaired = `${record.reason ?? 'rollback failed'}; then the safety net: ${reason}`;
+    return settle(action, reason, [event(reason, after), finishing('rollback_failed', repaired, { ...(record.endedAt !== undefined && { endedAt: record.endedAt }) })]);
+  }
+  return settle(action, reason, [event(reason, after), finishing('aborted', reason)]);
 }
 
 function runOf(run: RunContext | undefined, record: RunRecord | undefined, runId: string, executionArn: string) {

@@ -10,6 +10,7 @@ import { handler as analyze } from '../../lambdas/handlers/analyze';
 import { handler as promote } from '../../lambdas/handlers/promote';
 import { handler as rollback } from '../../lambdas/handlers/rollback';
 import { handler as finish } from '../../lambdas/handlers/finish';
+import { beginHistory, recordStateEntered } from './execution-history';
 
 /**
  * Runs statemachine/canary.asl.json locally with aws-local-stepfunctions, each Task overridden to call the
@@ -46,8 +47,9 @@ export function loadDefinition(region = process.env.AWS_REGION ?? 'eu-west-1'): 
 
 /** Task state name → the handler its Resource names. */
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+type TaskOutput = Awaited<ReturnType<LocalHandlers[string]>>;
 
-function taskHandlers(definition: StateMachineDefinition, region: string): LocalHandlers {
+function taskHandlers(definition: StateMachineDefinition, region: string, faults: TaskFaults = {}): LocalHandlers {
   const byArn = new Map(WORKFLOW_HANDLERS.map((entry) => [localFunctionArn(region, entry), MODULES[entry.file]]));
   const handlers: LocalHandlers = {};
   for (const [name, state] of Object.entries(definition.States)) {
@@ -55,10 +57,72 @@ function taskHandlers(definition: StateMachineDefinition, region: string): Local
     const fn = byArn.get(state.Resource);
     if (!fn) throw new Error(`Task ${name} names ${state.Resource}, which is not a workflow handler`);
     // Round-trip through JSON like Lambda does, so nothing but JSON crosses a step.
-    handlers[name] = async (input) => JSON.parse(JSON.stringify(await fn(JSON.parse(JSON.stringify(input)) as never))) as ReturnType<LocalHandlers[string]>;
+    const invoke = async (input: unknown): Promise<TaskOutput> => JSON.parse(JSON.stringify(await fn(JSON.parse(JSON.stringify(input)) as never))) as TaskOutput;
+    const rule = faults[name];
+    handlers[name] = rule ? withTaskFaults(name, rule, invoke) : invoke;
   }
   return handlers;
 }
+
+// ---- Task fault injection (bench/faults, test/integration/fault-matrix.test.ts) -------------------------------
+// Kept apart from the runner above on purpose: it only wraps a Task's handler when LocalRunOptions.taskFaults
+// names the Task, so runs without faults call exactly the handler modules CDK deploys.
+
+/** How the Lambda behind a Task dies on one attempt. */
+export type TaskFaultKind = 'crash' | 'timeout';
+
+/**
+ * One attempt's fault: the kind, and whether the handler ran first ('after': its calls were made, only the answer
+ * is lost, the worst case for a retry) or not at all ('before': the runtime died at start). A bare kind is 'after'.
+ */
+export type TaskFault = TaskFaultKind | { readonly kind: TaskFaultKind; readonly at: 'before' | 'after' };
+
+/** By Task state name: the fault of this attempt (1 = the first call since the state was entered), or none. */
+export type TaskFaults = Readonly<Record<string, (attempt: number, input: unknown) => TaskFault | undefined>>;
+
+/**
+ * The error a dead Lambda gives the Task. Step Functions: "Unhandled errors in Lambda are reported as Lambda.Unknown
+ * in the error output. These include out-of-memory errors and function timeouts. You can match on Lambda.Unknown,
+ * States.ALL, or States.TaskFailed" (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ * So both kinds are `Lambda.Unknown` (the ASL's first retrier of every Task matches it, with States.Timeout); the Cause
+ * carries what Lambda's runtime reported: `Runtime.ExitError` for a process that exited or was killed out of memory,
+ * `Sandbox.Timedout` with "Task timed out after N seconds" for a function timeout (AWS Lambda Developer Guide,
+ * "Lambda function errors"). A Task's own TimeoutSeconds would give `States.Timeout` instead: every Task here has a
+ * TimeoutSeconds above its function's timeout, so the function's timeout is what fires first.
+ */
+export class LambdaUnknownError extends Error {
+  override readonly name = 'Lambda.Unknown';
+
+  constructor(
+    readonly state: string,
+    readonly kind: TaskFaultKind,
+  ) {
+    const requestId = randomUUID();
+    const payload =
+      kind === 'crash'
+        ? { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed` }
+        : { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: Task timed out after 30.00 seconds` };
+    super(JSON.stringify(payload));
+  }
+}
+
+/** Wraps one Task's handler: attempts are counted per entry (a retry gets the same input), faults thrown as Lambda would. */
+function withTaskFaults(state: string, rule: TaskFaults[string], invoke: (input: unknown) => Promise<TaskOutput>): LocalHandlers[string] {
+  let lastInput: string | undefined;
+  let attempt = 0;
+  return async (input) => {
+    const text = JSON.stringify(input);
+    attempt = text === lastInput ? attempt + 1 : 1;
+    lastInput = text;
+    const fault = rule(attempt, input);
+    if (fault === undefined) return invoke(input);
+    const kind = typeof fault === 'string' ? fault : fault.kind;
+    const at = typeof fault === 'string' ? 'after' : fault.at;
+    if (at === 'after') await invoke(input).catch(() => undefined);
+    throw new LambdaUnknownError(state, kind);
+  };
+}
+// ---- end of Task fault injection ------------------------------------------------------------------------------
 
 export interface LocalRunOptions {
   /** The execution name, which is the run id; a random one by default. */
@@ -71,6 +135,8 @@ export interface LocalRunOptions {
   readonly onStateEntered?: (state: string, input: unknown) => void;
   /** Aborts the execution, like StopExecution. */
   readonly signal?: AbortSignal;
+  /** Task faults: crash or time out the Lambda behind a Task on chosen attempts (see TaskFaults). */
+  readonly taskFaults?: TaskFaults;
 }
 
 export interface LocalRunResult {
@@ -102,7 +168,7 @@ export async function runLocalWorkflow(input: unknown, options: LocalRunOptions 
   const started = Date.now();
   const execution = machine.run(input as never, {
     overrides: {
-      taskResourceLocalHandlers: taskHandlers(definition, region),
+      taskResourceLocalHandlers: taskHandlers(definition, region, options.taskFaults),
       ...(options.waitMs && { waitTimeOverrides: { ...options.waitMs } }),
       ...(options.retryIntervalMs !== undefined && { retryIntervalOverrides }),
     },
@@ -111,10 +177,12 @@ export async function runLocalWorkflow(input: unknown, options: LocalRunOptions 
   options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
 
   const states: string[] = [];
+  beginHistory(executionArn, input);
   const logging = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') {
         states.push(event.state.name);
+        recordStateEntered(executionArn, definition, event.state.name, event.state.input);
         options.onStateEntered?.(event.state.name, event.state.input);
       }
     }
