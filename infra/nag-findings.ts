@@ -17,3 +17,17 @@ function flatten(value: unknown): string {
 export function wildcardResourceFinding(scope: IConstruct, resource: string): string {
   return `AwsSolutions-IAM5[Resource::${flatten(Stack.of(scope).resolve(resource))}]`;
 }
+
+/** Actions granted on Resource * and why a step calls them: the words of its AwsSolutions-IAM5 acknowledgement. */
+export interface UnscopedGrant {
+  /** The actions allowed on Resource *. */
+  readonly actions: readonly string[];
+  /** Why they cannot be scoped, in the acknowledgement's words. */
+  readonly why: string;
+}
+
+/** The reason of an AwsSolutions-IAM5[Resource::*] acknowledgement: every action granted on *, by name and why, then what is scoped. */
+export function unscopedReason(grants: readonly UnscopedGrant[], scoped: string): string {
+  const named = grants.map((grant) => `${grant.actions.join(', ')} (${grant.why})`).join('; ');
+  return `Resource * only for ${named}. ${scoped}`;
+}
