@@ -4,6 +4,7 @@ import { executionNameArgument, imageArgument, parseSince, runIdArgument, servic
 import { control } from './commands/controls';
 import { history } from './commands/history';
 import { start } from './commands/start';
+import { validate, type ValidateOptions } from './commands/validate';
 import { status, watch } from './commands/watch';
 import { CliFailure, EXIT, messageOf, UsageError, type ExitCode } from './errors';
 import { HISTORY_FORMATS, type HistoryFormat } from './history';
@@ -22,6 +23,7 @@ Examples:
   canary watch payments-api-20250518-101500-3f2a
   canary abort payments-api-20250518-101500-3f2a --reason "wrong build"
   canary history --rollbacks --since 30d --format csv
+  canary validate --input input.json --services infra/services.example.json
 
 Where it works:
   AWS      start calls Step Functions (--state-machine ARN or CANARY_STATE_MACHINE_ARN); everything else reads and
@@ -83,6 +85,15 @@ export function buildProgram(io: CliIo, run: (options: CommonOptions, action: Ac
       .option('-q, --quiet', 'print only the run id'),
     { stateMachine: true, as: true },
   ).action((options: Parameters<typeof start>[0] & CommonOptions) => run(options, (target) => start(options, target, io)));
+
+  withTarget(
+    program
+      .command('validate')
+      .description('check an execution input exactly as Start would (fields, registration, policy, history budget): prints ok, or each error with its field and rule')
+      .requiredOption('--input <file>', 'the execution input, a JSON file ({"service", "image", "plan"?, ...})')
+      .option('--services <file>', 'a services file as the CDK app reads it ({"services": [...]}); default: the registry of the local environment, or of --table / CANARY_TABLE')
+      .addHelpText('after', '\nExit codes: 0 ok, 1 Start would refuse it (each error printed on its own line), 2 a file cannot be read or is no JSON.'),
+  ).action((options: ValidateOptions & CommonOptions) => run(options, (target) => validate(options, target, io)));
 
   withTarget(
     program

@@ -15,7 +15,7 @@ export function executionInputJsonSchema(): Record<string, unknown> {
     examples: [
       { service: 'payments-api', image: IMAGE_EXAMPLE },
       { service: 'payments-api', image: IMAGE_EXAMPLE, dryRun: true },
-      { service: 'payments-api', image: IMAGE_EXAMPLE, plan: { steps: [{ weight: 10, holdSeconds: 600 }, { weight: 100 }], checks: [{ name: 'error-rate', max: 0.02 }] } },
+      { service: 'payments-api', image: IMAGE_EXAMPLE, plan: { steps: [{ weight: 10, holdSeconds: 600 }, { weight: 100 }], checks: [{ name: 'error-rate', max: 0.005 }] } },
     ],
   };
 }

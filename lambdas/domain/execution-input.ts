@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOrThrow } from './validation';
+import { parseOrThrow, refuseReservedKeys } from './validation';
 
 /**
  * The execution input: all a console user types. Only `service` and `image` are required.
@@ -40,7 +40,7 @@ export const executionInputSchema = z.strictObject({
   image: imageSchema,
   /** Deploy the current version as canary to prove routing and metrics; never promotes. */
   dryRun: z.boolean().default(false),
-  /** Overrides of the registered plan, merged field by field (checks by name). */
+  /** Overrides of the registered plan, merged field by field (checks by name); the registration's policy says how far. */
   plan: z.record(z.string(), z.unknown()).optional(),
   trigger: triggerSchema.default({ source: 'console' }),
 });
@@ -53,5 +53,7 @@ export function parseExecutionInput(value: unknown): ExecutionInput {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return parseOrThrow(executionInputSchema, value, 'input');
   }
+  // Before the schema: zod drops `__proto__` from the plan record without a word.
+  refuseReservedKeys(value, '');
   return parseOrThrow(executionInputSchema, value, '');
 }

@@ -10,7 +10,7 @@ import {
 } from './builtin-checks';
 import { unknownTemplateVariables, TEMPLATE_VARIABLES } from './query-template';
 import { GAUGE_TREND_DEFAULTS } from './statistics/gauge-trend';
-import { parseOrThrow } from './validation';
+import { parseOrThrow, refuseReservedKeys, RESERVED_KEYS } from './validation';
 
 /**
  * The rollout plan: the weight schedule, how often and how strictly each step is judged, the checks,
@@ -27,14 +27,48 @@ export function durationSeconds(duration: string): number {
   return Number(match[1]) * DURATION_SECONDS[match[2] as keyof typeof DURATION_SECONDS];
 }
 
-const duration = z.string().regex(DURATION, { message: "must be a duration like '30s', '2m' or '1h'" });
+/**
+ * The bounds every plan keeps, whoever writes it. Durations are bounded so that a plan cannot hold a run for years,
+ * and so that the worst case of a run fits Step Functions' history (history-budget.ts); the first step is a canary.
+ */
+export const PLAN_BOUNDS = {
+  /** Longest hold of one step: a day. */
+  maxHoldSeconds: 86_400,
+  /** Shortest and longest analysis interval (the tests judge every second). */
+  minIntervalSeconds: 1,
+  maxIntervalSeconds: 3_600,
+  /** Longest wait for an approval: a day. */
+  maxApprovalTimeoutSeconds: 86_400,
+  /** Longest hold of a step on the way down in a gradual rollback. */
+  maxRollbackStepHoldSeconds: 3_600,
+  /** Longest query window (`analysis.window`, a check's `window`). */
+  maxWindowSeconds: 86_400,
+  /** Largest counting limit: a limit above it is a limit switched off. */
+  maxLimit: 1_000,
+  /** Longest PromQL query or samples query, characters. */
+  maxQueryLength: 4_096,
+  /** Largest first weight, percent: the first step exposes few users, whatever a registration or a policy says. */
+  maxFirstWeight: 25,
+} as const;
 
-const wholeSeconds = z
+const duration = z
+  .string()
+  .regex(DURATION, { message: "must be a duration like '30s', '2m' or '1h'" })
+  .refine((d) => !DURATION.test(d) || durationSeconds(d) <= PLAN_BOUNDS.maxWindowSeconds, { message: `must be at most ${PLAN_BOUNDS.maxWindowSeconds / 3600}h` });
+
+/** Whole seconds from 1 (or `min`) to `max`. */
+const seconds = (max: number, min = 1) =>
+  z
+    .number()
+    .int({ message: 'must be whole seconds' })
+    .min(min, { message: min === 1 ? 'must be whole seconds greater than 0' : `must be at least ${min} seconds` })
+    .max(max, { message: `must be at most ${max} seconds` });
+
+const limit = z
   .number()
-  .int({ message: 'must be whole seconds' })
-  .positive({ message: 'must be whole seconds greater than 0' });
-
-const limit = z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be at least 1' });
+  .int({ message: 'must be a whole number' })
+  .min(1, { message: 'must be at least 1' })
+  .max(PLAN_BOUNDS.maxLimit, { message: `must be at most ${PLAN_BOUNDS.maxLimit}` });
 
 const weight = z
   .number()
@@ -44,14 +78,15 @@ const weight = z
 
 export const stepSchema = z.strictObject({
   weight,
-  holdSeconds: wholeSeconds.optional(),
+  /** Seconds the step holds, judged every interval; at most a day. */
+  holdSeconds: seconds(PLAN_BOUNDS.maxHoldSeconds).optional(),
   /** A person must approve (`canary approve`) before traffic moves to this step; on the last step, before promotion. */
   approval: z.boolean().optional(),
 });
 
 export const analysisSchema = z.strictObject({
-  /** Seconds between two analyses. */
-  intervalSeconds: wholeSeconds,
+  /** Seconds between two analyses, 1 to 3600. */
+  intervalSeconds: seconds(PLAN_BOUNDS.maxIntervalSeconds, PLAN_BOUNDS.minIntervalSeconds),
   /** Failed intervals in a row that roll back; 2 means one noisy breach never does. */
   consecutiveFailureLimit: limit,
   /** Failed intervals in all that roll back, in a row or not; unset means no such limit. */
@@ -78,14 +113,21 @@ export const analysisSchema = z.strictObject({
 
 const checkName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: 'must be 1-63 characters: lowercase letters, digits, . _ -' });
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: 'must be 1-63 characters: lowercase letters, digits, . _ -' })
+  // A check's name keys its state in the run (statistics by name): an Object property there would read as state.
+  .refine((name) => !RESERVED_KEYS.includes(name), { message: 'is reserved (it would name an Object property in the run state); choose another name' });
 
-const promql = z.string().trim().min(1, { message: 'must not be empty' });
+const promql = z
+  .string()
+  .trim()
+  .min(1, { message: 'must not be empty' })
+  .max(PLAN_BOUNDS.maxQueryLength, { message: `must be at most ${PLAN_BOUNDS.maxQueryLength} characters` });
 
 /** The message for a check with neither a query nor a built-in name. */
 const UNKNOWN_CHECK_HINT = `required unless the name is a built-in check (${BUILTIN_CHECK_NAMES.join(', ')})`;
 
-const proportion = z.number().refine((v) => v > 0 && v < 1, { message: 'must be between 0 and 1' });
+const isProportion = (v: unknown): v is number => typeof v === 'number' && v > 0 && v < 1;
+const proportion = z.number().refine(isProportion, { message: 'must be between 0 and 1' });
 const wholeAtLeast = (n: number) => z.number().int({ message: 'must be a whole number' }).min(n, { message: `must be at least ${n}` });
 
 export const checkSchema = z.strictObject({
@@ -120,11 +162,11 @@ export const checkSchema = z.strictObject({
   /** Sequential: a step passes only once the data rule out a canary at this multiple of the SLO (the regression it commits to detect). */
   detectFactor: z.number().min(1, { message: 'must be at least 1' }).optional(),
   /** Stable guard: intervals in a row the stable must be above the SLO. */
-  sustainIntervals: wholeAtLeast(1).optional(),
+  sustainIntervals: wholeAtLeast(1).max(PLAN_BOUNDS.maxLimit, { message: `must be at most ${PLAN_BOUNDS.maxLimit}` }).optional(),
   /** Gauge: points of the trend, the intervals it projects ahead, the points it needs, the slope's t-statistic it needs. */
-  windowIntervals: wholeAtLeast(3).optional(),
-  projectIntervals: wholeAtLeast(0).optional(),
-  minPoints: wholeAtLeast(3).optional(),
+  windowIntervals: wholeAtLeast(3).max(PLAN_BOUNDS.maxLimit, { message: `must be at most ${PLAN_BOUNDS.maxLimit}` }).optional(),
+  projectIntervals: wholeAtLeast(0).max(PLAN_BOUNDS.maxLimit, { message: `must be at most ${PLAN_BOUNDS.maxLimit}` }).optional(),
+  minPoints: wholeAtLeast(3).max(PLAN_BOUNDS.maxLimit, { message: `must be at most ${PLAN_BOUNDS.maxLimit}` }).optional(),
   minTrendT: z.number().min(0, { message: 'must be at least 0' }).optional(),
 });
 
@@ -145,15 +187,15 @@ export function countedSeries(check: Pick<CheckSpec, 'judge' | 'count' | 'max'>)
 }
 
 export const approvalsSchema = z.strictObject({
-  /** How long a gate waits for approval before the run rolls back. */
-  timeoutSeconds: wholeSeconds,
+  /** How long a gate waits for approval before the run rolls back; at most a day. */
+  timeoutSeconds: seconds(PLAN_BOUNDS.maxApprovalTimeoutSeconds),
 });
 
 export const rollbackSchema = z.strictObject({
   /** `immediate`: all traffic back to stable at once. `gradual`: down the schedule with short holds. */
   mode: z.enum(['immediate', 'gradual']),
-  /** Hold of each step on the way down in `gradual` mode. */
-  stepHoldSeconds: wholeSeconds,
+  /** Hold of each step on the way down in `gradual` mode; at most an hour. */
+  stepHoldSeconds: seconds(PLAN_BOUNDS.maxRollbackStepHoldSeconds),
 });
 
 export const planSchema = z
@@ -176,9 +218,18 @@ export const planSchema = z
       }
     });
     if (plan.steps[0]?.approval) issue(['steps', 0, 'approval'], 'not allowed on the first step: approve the release by starting it');
+    // A canary: the first step exposes few users, and some step below 100% is judged before all traffic moves.
+    const first = plan.steps[0];
+    if (first && first.weight > PLAN_BOUNDS.maxFirstWeight) {
+      issue(['steps', 0, 'weight'], `must be at most ${PLAN_BOUNDS.maxFirstWeight} (the first step of every plan sends at most ${PLAN_BOUNDS.maxFirstWeight}% to the new version)`);
+    }
+    if (plan.steps.length === 1) issue(['steps'], 'must have a step below 100% before the last: a rollout that starts at 100% judges nothing before all traffic moves');
     const last = plan.steps[plan.steps.length - 1];
     if (last && last.weight !== 100) issue(['steps', plan.steps.length - 1, 'weight'], 'must be 100 (the last step sends all traffic to the new version)');
 
+    if (plan.checks.length > 0 && plan.checks.every((c) => c.enabled === false)) {
+      issue(['checks'], 'must have at least one enabled check (every check is enabled: false): a run judged on nothing would promote on nothing');
+    }
     const seen = new Map<string, number>();
     const series = new Map<string, number>();
     plan.checks.forEach((check, i) => {
@@ -234,7 +285,9 @@ function checkIssues(check: z.output<typeof checkSchema>): [(string | number)[],
   if (check.count === undefined) at('count', `required for judge '${check.judge}': 'errors' or 'slow'`);
   if (check.slo === undefined) at('slo', `required for judge '${check.judge}': the largest acceptable share of bad requests`);
   if (check.count === 'slow' && !(check.max !== undefined && check.max > 0)) at('max', 'required for a slow count: the latency bound in seconds, greater than 0');
-  if (check.count === 'errors' && check.max !== undefined && check.slo !== undefined && check.max !== check.slo) {
+  if (check.count === 'errors' && check.max !== undefined && !isProportion(check.max)) {
+    at('max', 'must be between 0 and 1: for an error count max is the SLO, the largest acceptable share of 5xx');
+  } else if (check.count === 'errors' && check.max !== undefined && check.slo !== undefined && check.max !== check.slo) {
     at('max', `must equal slo (${check.slo}) for an error count (both are the SLO); give one`);
   }
   return issues;
@@ -271,6 +324,19 @@ export const DEFAULT_PLAN = {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * For an error count `slo` and `max` are one number (the SLO): a layer that gives one replaces the other of the layer
+ * below, so that a registered `max: 0.005` and an execution's `slo: 0.001` mean the SLO 0.001, not a conflict.
+ */
+function withoutReplacedSlo(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const name = typeof base.name === 'string' ? base.name : '';
+  const count = layer.count ?? base.count ?? builtinCheck(name)?.counted?.count;
+  const judge = layer.judge ?? base.judge ?? builtinCheck(name)?.judge;
+  if (count !== 'errors' || judge === 'threshold' || (layer.slo === undefined) === (layer.max === undefined)) return base;
+  const { [layer.slo === undefined ? 'slo' : 'max']: _replaced, ...rest } = base;
+  return rest;
+}
+
 /** Checks merge by name: a known name updates that check, a new name is added. */
 function mergeChecks(base: unknown, override: unknown): unknown {
   if (!Array.isArray(override)) return override === undefined ? base : override;
@@ -283,13 +349,16 @@ function mergeChecks(base: unknown, override: unknown): unknown {
     const repeated = named.has(name);
     named.add(name);
     const index = isRecord(check) && !repeated ? merged.findIndex((c, i) => i < inherited && isRecord(c) && c.name === check.name) : -1;
-    if (index >= 0 && isRecord(check)) merged[index] = { ...(merged[index] as Record<string, unknown>), ...check };
+    if (index >= 0 && isRecord(check)) merged[index] = { ...withoutReplacedSlo(merged[index] as Record<string, unknown>, check), ...check };
     else merged.push(check);
   }
   return merged;
 }
 
 type Raw = Record<string, unknown>;
+
+/** `value`, or `fallback` when it is unset; unlike `??`, a null stays, for the schema to refuse by name. */
+const unlessUnset = <T, F>(value: T | undefined, fallback: F): T | F => (value === undefined ? fallback : value);
 
 /** The tunables a judge gets when the check sets none. */
 function withJudgeDefaults(check: Raw): Raw {
@@ -319,8 +388,8 @@ function expandCheck(check: unknown, expanded: ReadonlyMap<string, Raw>): unknow
   if (!isRecord(check) || typeof check.name !== 'string') return check;
   const builtin = builtinCheck(check.name);
   // A custom check, or a plan that writes its own query for a built-in name: the plan owns the whole check.
-  if (!builtin || check.query !== undefined) return withJudgeDefaults({ ...check, judge: check.judge ?? (check.count !== undefined ? 'sequential' : 'threshold') });
-  const judge = check.judge ?? builtin.judge;
+  if (!builtin || check.query !== undefined) return withJudgeDefaults({ ...check, judge: unlessUnset(check.judge, check.count !== undefined ? 'sequential' : 'threshold') });
+  const judge = unlessUnset(check.judge, builtin.judge);
   // A judge the built-in does not take is refused by the schema; fill nothing.
   if (typeof judge !== 'string' || !builtin.judges.includes(judge as CheckJudge)) return { minSamples: 0, ...check, judge };
   if (judge === 'gauge-trend') return withJudgeDefaults({ query: builtin.query, ...check, judge });
@@ -334,10 +403,11 @@ function expandCheck(check: unknown, expanded: ReadonlyMap<string, Raw>): unknow
   const counted = builtin.counted!;
   // A stable guard follows its canary check's SLO and latency bound, unless it sets its own.
   const leader = counted.follows === undefined ? undefined : expanded.get(counted.follows);
-  const leaderSlo = leader === undefined ? undefined : typeof leader.slo === 'number' ? leader.slo : counted.count === 'errors' ? leader.max : undefined;
+  const leaderSlo = leader === undefined ? undefined : typeof leader.slo === 'number' ? leader.slo : counted.count === 'errors' && isProportion(leader.max) ? leader.max : undefined;
   const leaderMax = leader !== undefined && counted.count === 'slow' && typeof leader.max === 'number' ? leader.max : undefined;
-  const slo = check.slo ?? (counted.count === 'errors' ? check.max : undefined) ?? leaderSlo ?? counted.slo;
-  const max = counted.count === 'slow' ? (check.max ?? leaderMax ?? counted.max) : check.max;
+  // An error count's max is its SLO; one that is no proportion stays on max, where the schema names it.
+  const slo = unlessUnset(check.slo, (counted.count === 'errors' && isProportion(check.max) ? check.max : undefined) ?? leaderSlo ?? counted.slo);
+  const max = counted.count === 'slow' ? unlessUnset(check.max, leaderMax ?? counted.max) : check.max;
   return withJudgeDefaults({ ...check, judge, count: counted.count, slo, ...(max !== undefined && { max }) });
 }
 
@@ -372,16 +442,32 @@ function mergeLayer(base: Record<string, unknown>, layer: unknown): Record<strin
 }
 
 /**
- * The plan a run follows: defaults, then the service's registered plan, then the execution's overrides.
- * Throws InputValidationError naming every bad field (`plan.steps[1].weight: must be between 0 and 100`).
+ * The merged plan with its disabled checks still in place, so that `checks[i]` is the index every message names
+ * (the policy compares registered and final checks by these indices). Throws like resolvePlan.
  */
-export function resolvePlan(registered?: unknown, override?: unknown, root = 'plan'): Plan {
+export function resolveFullPlan(registered?: unknown, override?: unknown, root = 'plan'): Plan {
+  const subject = root === 'plan' ? 'plan' : root;
+  refuseReservedKeys(registered, root, subject);
+  refuseReservedKeys(override, root, subject);
   let merged = mergeLayer(structuredClone(DEFAULT_PLAN), registered);
   merged = mergeLayer(merged, override);
   if (isRecord(merged) && Array.isArray(merged.checks)) merged = { ...merged, checks: expandChecks(merged.checks) };
-  const plan = parseOrThrow(planSchema, merged, root, root === 'plan' ? 'plan' : root);
-  // Disabled checks were validated in place (so that messages point at the merged list); the run judges without them.
+  return parseOrThrow(planSchema, merged, root, subject);
+}
+
+/** The checks a run judges: the enabled ones. */
+export function enabledChecks(plan: Plan): Plan {
   return { ...plan, checks: plan.checks.filter((c) => c.enabled !== false) };
+}
+
+/**
+ * The plan a run follows: defaults, then the service's registered plan, then the execution's overrides.
+ * Throws InputValidationError naming every bad field (`plan.steps[1].weight: must be between 0 and 100`).
+ * Only the plan's own rules: the registration's policy and the history budget are execution-validation.ts's.
+ */
+export function resolvePlan(registered?: unknown, override?: unknown, root = 'plan'): Plan {
+  // Disabled checks were validated in place (so that messages point at the merged list); the run judges without them.
+  return enabledChecks(resolveFullPlan(registered, override, root));
 }
 
 /** The hold of a step in whole intervals, at least one. */

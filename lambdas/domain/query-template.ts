@@ -1,6 +1,11 @@
 /**
  * PromQL templates. A check's query names the canary or stable series through variables
  * (`{{ canarySelector }}`, `{{ window }}`, ...) so one plan serves every service and both roles.
+ *
+ * The selectors quote their label values (promQuote). The raw values `{{ service }}`, `{{ canary }}` and
+ * `{{ stable }}` are pasted as they are, for queries that write their own matchers (`app="{{ service }}"`): so the
+ * registration only accepts label values that need no quoting (LABEL_VALUE), and templateValues refuses any other.
+ * A value cannot end the string it is pasted into, nor the selector around it.
  */
 
 export const TEMPLATE_VARIABLES = [
@@ -61,10 +66,15 @@ export const DEFAULT_CONVENTIONS: MetricConventions = {
   durationMetric: 'http_request_duration_seconds',
 };
 
-/** Quotes a label value for a PromQL matcher. */
+/** Quotes a label value for a PromQL matcher (a Go string literal: backslash, quote and line breaks escaped). */
 export function promQuote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
 }
+
+/** A label value that may be pasted raw into PromQL: no quote, backslash, brace, comma, space or line break. */
+export const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$/;
+export const LABEL_VALUE_RULE =
+  'must be 1-128 characters: letters, digits and . _ : @ / + - (it is pasted into PromQL as {{ service }}, {{ canary }} or {{ stable }}, so it may hold no quote, backslash, brace, comma or space)';
 
 /** The values a query is rendered with for one run. */
 export function templateValues(args: {
@@ -76,6 +86,10 @@ export function templateValues(args: {
   intervalSeconds: number;
 }): TemplateValues {
   const { conventions: c } = args;
+  // The registration refuses such values (service-config.ts); one arriving here would break out of a query.
+  for (const [name, value] of [['service', args.serviceLabelValue], ['canary', args.canaryVersion], ['stable', args.stableVersion]] as const) {
+    if (!LABEL_VALUE.test(value)) throw new Error(`label value of {{ ${name} }} ${JSON.stringify(value)} ${LABEL_VALUE_RULE}`);
+  }
   const selector = (version: string) =>
     `${c.serviceLabel}=${promQuote(args.serviceLabelValue)}, ${c.versionLabel}=${promQuote(version)}`;
   return {

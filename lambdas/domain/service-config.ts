@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { parseOrThrow } from './validation';
+import { parseOrThrow, refuseReservedKeys } from './validation';
 import { InputValidationError } from './errors';
-import { DEFAULT_CONVENTIONS } from './query-template';
-import { resolvePlan } from './plan';
+import { DEFAULT_CONVENTIONS, LABEL_VALUE, LABEL_VALUE_RULE } from './query-template';
+import { enabledChecks, resolveFullPlan } from './plan';
+import { policyIssues, policySchema } from './policy';
+import { historyBudgetIssues } from './history-budget';
 
 /**
  * What a service registers at deploy time (CanaryOrchestrator.addService): how its traffic is routed,
@@ -25,7 +27,8 @@ export const topicArn = arn('sns', '', 'arn:aws:sns:eu-west-1:123456789012:canar
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' });
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { message: 'must be a Prometheus label name' });
 const metricName = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { message: 'must be a Prometheus metric name' });
-const nonEmpty = z.string().min(1, { message: 'must not be empty' });
+// Pasted raw into PromQL as {{ service }}, {{ canary }}, {{ stable }} (query-template.ts): only characters that cannot end a string.
+const labelValue = z.string().regex(LABEL_VALUE, { message: LABEL_VALUE_RULE });
 
 export const albTrafficSchema = z.strictObject({
   kind: z.literal('alb'),
@@ -72,10 +75,10 @@ const metricsCommon = {
       durationMetric: metricName.optional(),
     })
     .optional(),
-  /** Value of the service label; defaults to the service name. */
-  serviceLabelValue: nonEmpty.optional(),
-  /** Version label values of the pods behind each registered target (stable, canary). */
-  versions: z.strictObject({ stable: nonEmpty, canary: nonEmpty }).optional(),
+  /** Value of the service label; defaults to the service name. Letters, digits and . _ : @ / + - only. */
+  serviceLabelValue: labelValue.optional(),
+  /** Version label values of the pods behind each registered target (stable, canary); the same characters. */
+  versions: z.strictObject({ stable: labelValue, canary: labelValue }).optional(),
 };
 
 export const metricsSchema = z.discriminatedUnion('kind', [
@@ -158,6 +161,8 @@ export const serviceConfigSchema = z.strictObject({
   triggers: triggersSchema.default({}),
   /** The service's plan; the defaults fill whatever it leaves out. */
   plan: z.record(z.string(), z.unknown()).optional(),
+  /** What an execution input may not loosen (policy.ts); unset: the registered plan is the floor. */
+  policy: policySchema.optional(),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -168,8 +173,15 @@ export type NotificationsConfig = z.output<typeof notificationsSchema>;
 
 /** Validates a registration (plan included) so that a bad one fails `cdk synth`, not a release. */
 export function parseServiceConfig(value: unknown, root = 'service'): ServiceConfig {
+  refuseReservedKeys(value, root, 'service registration');
   const config = parseOrThrow(serviceConfigSchema, value, root, 'service registration');
-  resolvePlan(config.plan, undefined, `${root}.plan`);
+  // The registered plan keeps its own policy and fits the history budget, so that a run of it as registered can start.
+  const plan = resolveFullPlan(config.plan, undefined, `${root}.plan`);
+  const planIssues = [
+    ...policyIssues(config.policy, plan, plan, { plan: `${root}.plan`, policy: `${root}.policy` }),
+    ...historyBudgetIssues(enabledChecks(plan), config.workload, `${root}.plan`),
+  ];
+  if (planIssues.length > 0) throw new InputValidationError(planIssues, 'service registration');
   const t = config.traffic;
   const same =
     (t.kind === 'alb' && t.stableTargetGroupArn === t.canaryTargetGroupArn && 'canaryTargetGroupArn') ||

@@ -1,14 +1,68 @@
 import type { z } from 'zod';
 import { InputValidationError, type FieldIssue } from './errors';
 
+/** Longest key a field name shows whole; a longer one (a 1 MB key) is cut, so that an error stays readable. */
+const MAX_KEY_SHOWN = 64;
+
+/** Deepest path a field name shows whole; a deeper one shows its start and its end. */
+const MAX_PARTS_SHOWN = 40;
+
 /** Renders a zod path the way a user writes it: `plan.steps[1].weight`. */
 export function renderPath(root: string, path: readonly PropertyKey[]): string {
   let out = root;
-  for (const part of path) {
+  const append = (part: PropertyKey) => {
+    const key = String(part);
+    const shown = key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…(${key.length} characters)` : key;
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    else out += out === '' ? shown : `.${shown}`;
+  };
+  if (path.length <= MAX_PARTS_SHOWN) path.forEach(append);
+  else {
+    path.slice(0, MAX_PARTS_SHOWN / 2).forEach(append);
+    out += `…(${path.length - MAX_PARTS_SHOWN / 2 - 5} more levels)…`;
+    path.slice(path.length - 5).forEach(append);
   }
   return out === '' ? '(root)' : out;
+}
+
+/** Keys that name JavaScript's object machinery: zod drops `__proto__` from records silently, and a merge could follow them. */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * Every reserved key anywhere in `value`, as issues naming the field. Walks with an explicit stack (a 10,000-level
+ * object must not overflow the call stack) and visits each object once (a TypeScript registration may share them).
+ */
+export function reservedKeyIssues(value: unknown, root: string): FieldIssue[] {
+  type Visit = { readonly value: unknown; readonly key?: PropertyKey; readonly parent?: Visit };
+  const pathOf = (visit: Visit | undefined, last: PropertyKey): PropertyKey[] => {
+    const path = [last];
+    for (let v = visit; v?.key !== undefined; v = v.parent) path.push(v.key);
+    return path.reverse();
+  };
+  const issues: FieldIssue[] = [];
+  const seen = new Set<object>();
+  const stack: Visit[] = [{ value }];
+  while (stack.length > 0) {
+    const visit = stack.pop()!;
+    const node = visit.value;
+    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
+    seen.add(node);
+    const keys: PropertyKey[] = Array.isArray(node) ? [...node.keys()] : Object.keys(node);
+    for (const key of keys) {
+      if (typeof key === 'string' && RESERVED_KEYS.includes(key)) {
+        issues.push({ field: renderPath(root, pathOf(visit, key)), message: `'${key}' is not allowed as a field name` });
+        continue;
+      }
+      stack.push({ value: (node as Record<PropertyKey, unknown>)[key], key, parent: visit });
+    }
+  }
+  return issues.sort((a, b) => a.field.localeCompare(b.field));
+}
+
+/** Throws one InputValidationError when `value` holds a reserved key anywhere. */
+export function refuseReservedKeys(value: unknown, root: string, subject = 'input'): void {
+  const issues = reservedKeyIssues(value, root);
+  if (issues.length > 0) throw new InputValidationError(issues, subject);
 }
 
 function describeReceived(input: unknown): string {

@@ -1,7 +1,6 @@
-import { ConfigurationError, InputValidationError, RolloutInProgressError, ServiceNotRegisteredError, TrafficNotSettledError, describeError } from '../domain/errors';
-import { parseExecutionInput } from '../domain/execution-input';
-import { resolvePlan } from '../domain/plan';
-import { conventionsOf, parseServiceConfig, type ServiceConfig } from '../domain/service-config';
+import { RolloutInProgressError, TrafficNotSettledError, describeError } from '../domain/errors';
+import { validateExecution, type RegistrationSource } from '../domain/execution-validation';
+import { conventionsOf, type ServiceConfig } from '../domain/service-config';
 import { initialCursor, type Cursor } from '../domain/decision';
 import type { RunContext, RunMetrics, RunRecord } from '../domain/run';
 import { describeTraffic, runTraffic, type RunTraffic } from '../domain/traffic';
@@ -21,17 +20,15 @@ export interface StartResult {
   readonly cursor: Cursor;
 }
 
-async function loadConfig(deps: Deps, service: string): Promise<ServiceConfig> {
-  const raw = await deps.runLog.getServiceConfig(service);
-  if (raw === undefined) throw new ServiceNotRegisteredError(service, await deps.runLog.listServices());
-  try {
-    return parseServiceConfig(raw, `registration of '${service}'`);
-  } catch (error) {
-    if (error instanceof InputValidationError) {
-      throw new ConfigurationError(`the registered configuration of '${service}' is invalid: ${error.message}; fix it in the CDK app and deploy`, { cause: error });
-    }
-    throw error;
-  }
+/** The registrations Start validates against: the registry in the run log's table. */
+function registry(deps: Deps): RegistrationSource {
+  return {
+    registration: async (service) => {
+      const value = await deps.runLog.getServiceConfig(service);
+      return value === undefined ? undefined : { value, root: `registration of '${service}'` };
+    },
+    services: () => deps.runLog.listServices(),
+  };
 }
 
 /**
@@ -71,9 +68,8 @@ function resolveMetrics(config: ServiceConfig, swapped: boolean): RunMetrics {
  * already in progress, or traffic that is not settled on one version.
  */
 export async function startRun(deps: Deps, request: StartRequest): Promise<StartResult> {
-  const input = parseExecutionInput(request.input);
-  const config = await loadConfig(deps, input.service);
-  const plan = resolvePlan(config.plan, input.plan);
+  // The same validation as `canary validate`: input, registration, plan within the policy and the history budget.
+  const { input, config, plan } = await validateExecution(request.input, registry(deps));
 
   // Report a rollout in progress rather than the split traffic it causes. (startRun takes the lock atomically;
   // this read only chooses the clearer error. A retried Start of this run finds its own lock and goes on:
@@ -84,10 +80,12 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
   // With a workload, stable must be healthy at start: it is what a rollback falls back to. Its image is the one to restore.
   const workload = deps.workloadFor(config.workload);
   let previousImage: string | undefined;
+  let stableDesired: number | undefined;
   if (workload) {
     const stable = await workload.isHealthy('stable');
     if (!stable.ready) throw new TrafficNotSettledError(`${workload.describe('stable')} is not healthy, so nothing could be rolled back to: ${stable.detail}`);
     previousImage = stable.image;
+    stableDesired = stable.desired;
   }
 
   const run: RunContext = {
@@ -104,6 +102,7 @@ export async function startRun(deps: Deps, request: StartRequest): Promise<Start
     workload: config.workload,
     notifications: config.notifications,
     ...(previousImage && { previousImage }),
+    ...(stableDesired !== undefined && { stableDesired }),
   };
   const record: RunRecord = {
     runId: run.runId,

@@ -82,7 +82,9 @@ describe('operator controls', () => {
   });
 
   it('an approval gate holds until approved, then moves on', async () => {
-    const svc = await env.addService('gate-api', { plan: { ...PLAN, steps: [{ weight: 20, holdSeconds: 2 }, { weight: 50, holdSeconds: 2, approval: true }, { weight: 100 }] } });
+    // An hour's approval wait at 1 s intervals would outgrow Step Functions' history: the budget refuses it, so a minute.
+    const plan = { ...PLAN, steps: [{ weight: 20, holdSeconds: 2 }, { weight: 50, holdSeconds: 2, approval: true }, { weight: 100 }], approvals: { timeoutSeconds: 60 } };
+    const svc = await env.addService('gate-api', { plan });
     let approved = false;
     const result = await env.run(
       { service: svc.name, image: IMAGE },

@@ -110,7 +110,7 @@ describe('resolvePlan defaults', () => {
   });
 
   it('does not mutate the defaults between calls', () => {
-    resolvePlan({ analysis: { intervalSeconds: 5 }, steps: [{ weight: 50, holdSeconds: 5 }, { weight: 100 }] });
+    resolvePlan({ analysis: { intervalSeconds: 5 }, steps: [{ weight: 20, holdSeconds: 5 }, { weight: 100 }] });
     expect(resolvePlan().analysis.intervalSeconds).toBe(DEFAULT_PLAN.analysis.intervalSeconds);
   });
 });
@@ -167,7 +167,22 @@ describe('resolvePlan refuses bad plans, naming the field', () => {
     ['alpha above one half', { analysis: { alpha: 0.7 } }, undefined, 'plan.analysis.alpha: must be greater than 0 and at most 0.5'],
     ['zero underpowered limit', { analysis: { underpoweredLimit: 0 } }, undefined, 'plan.analysis.underpoweredLimit: must be at least 1'],
     ['unknown power hold', { analysis: { powerHold: 'sometimes' } }, undefined, 'plan.analysis.powerHold: must be one of "promotion", "every-step"'],
-    ['a check named like an Object property', { checks: [{ name: 'constructor', max: 1 }] }, undefined, 'plan.checks[4].query: required unless the name is a built-in check'],
+    ['a check named like an Object property', { checks: [{ name: 'constructor', query: 'up', max: 1 }] }, undefined, 'plan.checks[4].name: is reserved'],
+    ['a check named prototype', { checks: [{ name: 'prototype', query: 'up', max: 1 }] }, undefined, 'plan.checks[4].name: is reserved'],
+    ['a first step above 25%', { steps: [{ weight: 30, holdSeconds: 300 }, { weight: 100 }] }, undefined, 'plan.steps[0].weight: must be at most 25'],
+    ['a single step of 100%', { steps: [{ weight: 100 }] }, undefined, 'plan.steps: must have a step below 100% before the last'],
+    ['a hold of more than a day', { steps: [{ weight: 5, holdSeconds: 86_401 }, { weight: 100 }] }, undefined, 'plan.steps[0].holdSeconds: must be at most 86400 seconds'],
+    ['a hold of 1e12 seconds', undefined, { steps: [{ weight: 5, holdSeconds: 1e12 }, { weight: 100 }] }, 'plan.steps[0].holdSeconds: must be at most 86400 seconds'],
+    ['an interval of more than an hour', { analysis: { intervalSeconds: 3601 } }, undefined, 'plan.analysis.intervalSeconds: must be at most 3600 seconds'],
+    ['a rollback step hold of 1e12 seconds', { rollback: { mode: 'gradual', stepHoldSeconds: 1e12 } }, undefined, 'plan.rollback.stepHoldSeconds: must be at most 3600 seconds'],
+    ['an approval timeout of 1e12 seconds', { approvals: { timeoutSeconds: 1e12 } }, undefined, 'plan.approvals.timeoutSeconds: must be at most 86400 seconds'],
+    ['a window of more than a day', { analysis: { window: '25h' } }, undefined, 'plan.analysis.window: must be at most 24h'],
+    ['a window too long for a number', { checks: [{ name: 'cpu', query: 'up', max: 1, window: '99999999999999999999999s' }] }, undefined, 'plan.checks[4].window: must be at most 24h'],
+    ['a limit of 1e9', { analysis: { failureLimit: 1e9 } }, undefined, 'plan.analysis.failureLimit: must be at most 1000'],
+    ['a query over 4096 characters', { checks: [{ name: 'cpu', query: `up${' '.repeat(4_095)}+1`, max: 1 }] }, undefined, 'plan.checks[4].query: must be at most 4096 characters'],
+    ['a samples query over 4096 characters', { checks: [{ name: 'cpu', query: 'up', max: 1, minSamples: 1, samplesQuery: `count(up)${'+0'.repeat(2_044)}` }] }, undefined, 'plan.checks[4].samplesQuery: must be at most 4096 characters'],
+    ['a __proto__ key in the plan', JSON.parse('{"__proto__": {"steps": []}}'), undefined, "plan.__proto__: '__proto__' is not allowed as a field name"],
+    ['a constructor key in a check', undefined, { checks: [{ name: 'error-rate', constructor: { enabled: false } }] }, "plan.checks[0].constructor: 'constructor' is not allowed as a field name"],
   ])('%s', (_name, registered, override, expected) => {
     const issues = issuesOf(registered, override);
     expect(issues.join('\n')).toContain(expected);
@@ -193,7 +208,30 @@ describe('durationSeconds', () => {
   ])('%s is %d seconds', (text, seconds) => expect(durationSeconds(text)).toBe(seconds));
 });
 
+describe('resolvePlan enabled checks', () => {
+  const everyDefaultOff = { checks: DEFAULT_PLAN.checks.map((c) => ({ name: c.name, enabled: false })) };
+
+  it('refuses a plan whose every check is disabled, though the schema counts four', () => {
+    expect(issuesOf(everyDefaultOff)).toEqual([expect.stringMatching(/^plan\.checks: must have at least one enabled check/)]);
+  });
+
+  it('refuses it from an execution too, and keeps a plan with one check left', () => {
+    expect(issuesOf(undefined, everyDefaultOff).join()).toContain('plan.checks: must have at least one enabled check');
+    const one = resolvePlan(undefined, { checks: everyDefaultOff.checks.slice(1) });
+    expect(one.checks.map((c) => c.name)).toEqual(['error-rate']);
+  });
+});
+
 describe('resolvePlan check overrides', () => {
+  it("reads an execution's slo over a registered max of an error count, and the other way round: both are the SLO", () => {
+    expect(resolvePlan({ checks: [{ name: 'error-rate', max: 0.005 }] }, { checks: [{ name: 'error-rate', slo: 0.001 }] }).checks[0]).toMatchObject({ slo: 0.001 });
+    expect(resolvePlan({ checks: [{ name: 'error-rate', slo: 0.005 }] }, { checks: [{ name: 'error-rate', max: 0.002 }] }).checks[0]).toMatchObject({ slo: 0.002, max: 0.002 });
+  });
+
+  it('names max, with the SLO range, for an error-rate given max 1', () => {
+    expect(issuesOf(undefined, { checks: [{ name: 'error-rate', max: 1 }] })).toEqual(['plan.checks[0].max: must be between 0 and 1: for an error count max is the SLO, the largest acceptable share of 5xx']);
+  });
+
   it('refuses two checks of one name in the same override even when the name is inherited', () => {
     expect(issuesOf(undefined, { checks: [{ name: 'error-rate', max: 0.01 }, { name: 'error-rate', max: 0.02 }] }).join()).toContain("duplicate name 'error-rate'");
   });
