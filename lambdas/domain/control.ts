@@ -35,10 +35,18 @@ export function isPaused(control: RunControl | undefined): boolean {
   return !control.resume || Date.parse(control.resume.at) < Date.parse(control.pause.at);
 }
 
-/** The gate decide() asks before the run moves on: a pause holds; an approval step waits, then times out. */
+/** The gate decide() asks before the run moves on: a pause holds and an approval step waits, each until approvals.timeoutSeconds. */
 export function controlGate(plan: Plan, control: RunControl | undefined, runId: string, now: string): NonNullable<DecideOptions['gate']> {
   return (next, heldSince) => {
-    if (isPaused(control)) return { hold: { kind: 'paused', message: `holding: paused by ${who(control!.pause!)}; \`canary resume ${runId}\` to go on` } };
+    if (isPaused(control)) {
+      // A pause holds like an approval gate, as long at most: an unbounded hold would outgrow the execution's history.
+      const paused = (Date.parse(now) - Date.parse(control!.pause!.at)) / 1000;
+      if (paused >= plan.approvals.timeoutSeconds) {
+        return { rollback: { kind: 'pause-timeout', message: `paused by ${who(control!.pause!)} for longer than approvals.timeoutSeconds (${plan.approvals.timeoutSeconds} s) without a resume` } };
+      }
+      const left = Math.max(0, Math.round(plan.approvals.timeoutSeconds - paused));
+      return { hold: { kind: 'paused', message: `holding: paused by ${who(control!.pause!)}; \`canary resume ${runId}\` to go on (rolls back in ${left} s)` } };
+    }
     const step = plan.steps[next.stepIndex];
     if (!step?.approval || control?.approvals?.[String(next.stepIndex)]) return undefined;
     const where = next.action === 'promote' ? 'promote' : `go to step ${next.stepIndex} (${formatNumber(step.weight)}%)`;

@@ -76,6 +76,7 @@ export type ReasonKind =
   | 'paused'
   | 'awaiting-approval'
   | 'approval-timeout'
+  | 'pause-timeout'
   | 'operator-abort'
   | 'operator-promote'
   | 'sequential-breach'
@@ -284,9 +285,11 @@ function decideOnce(plan: Plan, cursor: Cursor, measurements: readonly Measureme
 
   const why = verdict === 'pass' ? 'all checks passed' : detail;
   const heldForPower = powerHeld ? { underpoweredIntervals: waited } : {};
+  // A gate's clock (approval, pause) runs on through intervals that do not pass: a failing one does not restart it.
+  const gateClock = holdDone && cursor.heldSince !== undefined ? { heldSince: cursor.heldSince } : {};
   const powerNote = powerHeld ? `; holding for data (${waited}/${a.underpoweredLimit})` : '';
   return {
-    cursor: { ...counted, ...heldForPower },
+    cursor: { ...counted, ...heldForPower, ...gateClock },
     decision: { action: 'continue', reason: { ...base, kind: 'holding', ...checkFields(verdict === 'pass' ? undefined : decisive), message: `${why}; ${progress}${powerNote}` } },
   };
 }

@@ -1,5 +1,6 @@
 import type { FieldIssue } from './errors';
 import { finalStepIndex, holdIntervals, type Plan } from './plan';
+import { RECORD_ATTEMPTS } from './schedule';
 import type { WorkloadConfig } from './service-config';
 
 /**
@@ -20,7 +21,8 @@ import type { WorkloadConfig } from './service-config';
  * and fails, the rollback after it (restoring stable, every step down in gradual mode, the health gate), Finish, and
  * retries: every Retry of every Task state once, and one more attempt per ten loop calls.
  *
- * Not counted, because nothing bounds it: a pause (control.ts holds a paused run until someone resumes it).
+ * A pause holds at most approvals.timeoutSeconds (control.ts): one such pause is counted. Finish's RecordLater loop
+ * (RECORD_ATTEMPTS calls while the table refuses the run's records) is counted in full.
  */
 
 /** Step Functions Standard's history limit. */
@@ -79,6 +81,8 @@ export function worstCaseIntervals(plan: Plan): number[] {
 /** The worst-case history of a run of `plan` on `workload`, with the parts it adds up from. */
 export function worstCaseHistory(plan: Plan, workload: WorkloadConfig): HistoryEstimate {
   const intervals = worstCaseIntervals(plan);
+  // One pause, held up to approvals.timeoutSeconds, at any step.
+  const pauseIntervals = Math.ceil(plan.approvals.timeoutSeconds / plan.analysis.intervalSeconds) + 1;
   const totalIntervals = intervals.reduce((sum, n) => sum + n, 0);
   const polls = pollCalls(workload);
   const hasWorkload = workload.kind !== 'none';
@@ -94,8 +98,10 @@ export function worstCaseHistory(plan: Plan, workload: WorkloadConfig): HistoryE
   const lowerWeights = plan.rollback.mode === 'gradual' ? new Set(plan.steps.map((s) => s.weight).filter((w) => w < 100)).size + 1 : 1;
   const rollbackCalls = (hasWorkload ? 2 * polls : 0) + lowerWeights;
   const rollback = loopEvents(rollbackCalls);
-  const finish = task + choice + HISTORY_EVENTS.terminal + HISTORY_EVENTS.execution;
-  const loopCalls = (hasWorkload ? polls : 0) + intervals.length + totalIntervals + promoteCalls + rollbackCalls;
+  // Finish, then (the table refusing the records) RecordLater → Finish → Recorded until RECORD_ATTEMPTS.
+  const finish = task + choice + (RECORD_ATTEMPTS - 1) * (wait + task + choice) + HISTORY_EVENTS.terminal + HISTORY_EVENTS.execution;
+  const pause = pauseIntervals * (wait + task + choice);
+  const loopCalls = (hasWorkload ? polls : 0) + intervals.length + totalIntervals + pauseIntervals + promoteCalls + rollbackCalls + RECORD_ATTEMPTS;
   const states: (keyof typeof ASL_RETRY_ATTEMPTS)[] = ['Start', ...(hasWorkload ? (['Prepare'] as const) : []), 'SetWeight', 'Analyze', 'Promote', 'Rollback', 'Finish'];
   const everyRetryOnce = states.reduce((sum, s) => sum + ASL_RETRY_ATTEMPTS[s], 0);
   const retries = (everyRetryOnce + Math.ceil(loopCalls / LOOP_CALLS_PER_RETRY)) * HISTORY_EVENTS.retry;
@@ -104,9 +110,10 @@ export function worstCaseHistory(plan: Plan, workload: WorkloadConfig): HistoryE
     { what: 'start', events: start },
     ...(hasWorkload ? [{ what: `prepare (${polls} polls)`, events: prepare }] : []),
     { what: `steps (${formatCount(totalIntervals)} intervals over ${intervals.length} step${intervals.length === 1 ? '' : 's'})`, events: steps },
+    { what: `a pause (${formatCount(pauseIntervals)} intervals)`, events: pause },
     { what: `promotion (${promoteCalls} call${promoteCalls === 1 ? '' : 's'})`, events: promotion },
     { what: `rollback (${rollbackCalls} call${rollbackCalls === 1 ? '' : 's'})`, events: rollback },
-    { what: 'finish', events: finish },
+    { what: `finish (${RECORD_ATTEMPTS} calls)`, events: finish },
     { what: 'retries', events: retries },
   ];
   return { events: parts.reduce((sum, p) => sum + p.events, 0), limit: HISTORY_EVENT_LIMIT, intervals: totalIntervals, parts };

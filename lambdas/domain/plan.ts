@@ -187,7 +187,7 @@ export function countedSeries(check: Pick<CheckSpec, 'judge' | 'count' | 'max'>)
 }
 
 export const approvalsSchema = z.strictObject({
-  /** How long a gate waits for approval before the run rolls back; at most a day. */
+  /** How long a gate waits for a person (an approval, or a pause) before the run rolls back; at most a day. */
   timeoutSeconds: seconds(PLAN_BOUNDS.maxApprovalTimeoutSeconds),
 });
 

@@ -15,3 +15,9 @@ export function nextRollbackWeight(plan: Plan, weight: number): number | undefin
   if (weight <= 0) return undefined;
   return rollbackWeights(plan, weight)[0];
 }
+
+/** Attempts Finish makes at writing a run's final records before the execution hands them to the safety net (about 9 hours). */
+export const RECORD_ATTEMPTS = 40;
+
+/** The wait before Finish's next attempt at the records: 30 s doubling, at most 15 minutes. */
+export const recordRetrySeconds = (attempt: number) => Math.min(900, 30 * 2 ** Math.max(0, attempt - 1));

@@ -5,6 +5,7 @@ import { errorMessage, rollbackReason, type RollbackProgress } from './rollback'
 import type { NotificationKind } from '../ports/notifier';
 import { notificationRun, notifySafely, type Deps } from './deps';
 import { describePending, writeRecords, type PendingRecord } from './records';
+import { RECORD_ATTEMPTS, recordRetrySeconds } from '../domain/schedule';
 
 export interface FinishState {
   readonly run: RunContext;
@@ -37,10 +38,7 @@ export type FinishResult = Pick<
   readonly pendingCause?: string;
 };
 
-/** Attempts at writing a run's final records before the execution hands them to the safety net (about 9 hours). */
-export const RECORD_ATTEMPTS = 40;
-/** The wait before the next attempt: 30 s doubling, at most 15 minutes. */
-export const recordRetrySeconds = (attempt: number) => Math.min(900, 30 * 2 ** Math.max(0, attempt - 1));
+export { RECORD_ATTEMPTS } from '../domain/schedule';
 /** Step Functions keeps at most 32,768 characters of a Fail state's cause. */
 const MAX_CAUSE_CHARS = 32_768;
 

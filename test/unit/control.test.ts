@@ -46,6 +46,24 @@ describe('operator controls', () => {
     expect(analyse(waiting.cursor, pass, undefined, at(11)).decision).toMatchObject({ action: 'rollback', reason: { kind: 'approval-timeout', message: 'no approval to go to step 1 (50%) within 600 s' } });
   });
 
+  it('an approval clock runs on through a failing interval: it does not restart the wait', () => {
+    const waiting = analyse(atStep(0), pass, undefined, at(1));
+    const failed = analyse(waiting.cursor, fail, undefined, at(6));
+    expect(failed.decision.action).toBe('continue');
+    expect(failed.cursor.heldSince).toBe(at(1));
+    // 10 minutes after the gate first held, not after the failure.
+    expect(analyse(failed.cursor, pass, undefined, at(11)).decision).toMatchObject({ action: 'rollback', reason: { kind: 'approval-timeout' } });
+  });
+
+  it('a pause holds at most approvals.timeoutSeconds, then rolls back and says why', () => {
+    const held = analyse(atStep(0), pass, { pause: alice }, at(5));
+    expect(held.decision.reason.message).toContain('(rolls back in 300 s)');
+    expect(analyse(held.cursor, pass, { pause: alice }, at(10)).decision).toMatchObject({
+      action: 'rollback',
+      reason: { kind: 'pause-timeout', message: `paused by alice at ${at(0)} for longer than approvals.timeoutSeconds (600 s) without a resume` },
+    });
+  });
+
   it('an approval on the last step gates promotion', () => {
     expect(analyse(atStep(1), pass, { approvals: { '1': alice } }, at(1)).decision.reason.message).toContain('waiting for approval to promote');
     expect(analyse(atStep(1), pass, { approvals: { '2': alice } }, at(1)).decision.action).toBe('promote');

@@ -46,7 +46,7 @@ describe('the history model follows the ASL', () => {
 });
 
 describe('worstCaseHistory', () => {
-  it('counts the default plan: 61 intervals, 804 events', () => {
+  it('counts the default plan: 61 intervals, a pause, the record retries: 1,734 events', () => {
     // Step 0: 5 intervals of hold + 1 failure, 4 empty and 3 erroring intervals under their limits = 13.
     // Step 1 (the hold before promotion): 10 + 8 + 30 intervals of power hold = 48.
     expect(worstCaseIntervals(resolvePlan())).toEqual([13, 48]);
@@ -54,13 +54,16 @@ describe('worstCaseHistory', () => {
     expect(estimate.parts).toEqual([
       { what: 'start', events: 7 },
       { what: 'steps (61 intervals over 2 steps)', events: 2 * 5 + 61 * 9 },
+      // One pause up to approvals.timeoutSeconds (3,600 s at 60 s intervals, and the interval it starts in).
+      { what: 'a pause (61 intervals)', events: 61 * 9 },
       { what: 'promotion (1 call)', events: 7 },
       { what: 'rollback (1 call)', events: 7 },
-      { what: 'finish', events: 11 },
-      // Every Retry once (8 + 11 + 8 + 11 + 15 + 11 = 64 attempts) and one per ten of the 65 loop calls (7), 3 events each.
-      { what: 'retries', events: (64 + 7) * 3 },
+      // Finish and Recorded, then 39 × (RecordLater, Finish, Recorded) while the table refuses the records, and the end.
+      { what: 'finish (40 calls)', events: 7 + 39 * 9 + 4 },
+      // Every Retry once (8 + 11 + 8 + 11 + 15 + 11 = 64 attempts) and one per ten of the 166 loop calls (17), 3 events each.
+      { what: 'retries', events: (64 + 17) * 3 },
     ]);
-    expect(estimate.events).toBe(804);
+    expect(estimate.events).toBe(1734);
     expect(estimate.limit).toBe(HISTORY_EVENT_LIMIT);
   });
 
