@@ -3,7 +3,8 @@ import { describeError } from '../domain/errors';
 import { formatNumber } from '../domain/judge';
 import type { RunContext, RunEvent } from '../domain/run';
 import { nextRollbackWeight } from '../domain/schedule';
-import type { ReadinessWindow } from '../ports/workload';
+import type { ReadinessWindow, Workload } from '../ports/workload';
+import type { TrafficRouter } from '../ports/traffic-router';
 import type { Deps } from './deps';
 import { writeRecords, type PendingRecord } from './records';
 import { rolloutTiming, windowFrom, type RunCursor } from './progress';
@@ -89,6 +90,98 @@ export async function rollback(deps: Deps, state: RollbackState): Promise<Rollba
 }
 
 type Recorder = (event: RunEvent) => void;
+type EventType = 'rollback-started' | 'rollback-step' | 'rolled-back' | 'workload';
+
+/** What every phase of one Rollback call works with. */
+interface Call {
+  readonly run: RunContext;
+  readonly now: Date;
+  readonly at: string;
+  readonly router: TrafficRouter;
+  readonly workload: Workload | undefined;
+  readonly timing: { readyTimeoutSeconds: number; pollSeconds: number };
+  /** Keeps an event of the rollback lane, written after the call's traffic moved. */
+  record(type: EventType, message: string, weight?: number): void;
+  /** The progress with changes and the next seq. */
+  progress(p: RollbackProgress, changes: Partial<RollbackProgress>): RollbackProgress;
+}
+
+/** A phase's result: the progress, and whether the workflow must wait before the next call (`hold`). */
+type Step = { readonly p: RollbackProgress; readonly hold?: boolean };
+
+const warned = (call: Call, p: RollbackProgress, warning: string) => call.progress(p, { warning: p.warning ? `${p.warning}; ${warning}` : warning });
+
+/** The phase after stable runs its previous image again: its capacity first when there is a size to restore. */
+const afterStable = (run: RunContext, workload: Workload | undefined): RollbackPhase =>
+  workload !== undefined && run.stableDesired !== undefined && run.stableDesired > 0 ? 'stable-capacity' : 'weights';
+
+const PHASES: Readonly<Record<Exclude<RollbackPhase, 'done'>, (call: Call, p: RollbackProgress) => Promise<Step>>> = {
+  async 'restore-stable'(call, p) {
+    const image = call.run.previousImage!;
+    const status = await call.workload!.promoteStable(image);
+    call.record('workload', `putting ${image} back on ${call.workload!.describe('stable')}: ${status.detail}`);
+    return { p: call.progress(p, { phase: 'await-stable', window: windowFrom(call.now, call.timing.readyTimeoutSeconds), waitSeconds: call.timing.pollSeconds }) };
+  },
+  async 'await-stable'(call, p) {
+    const image = call.run.previousImage!;
+    const status = await call.workload!.stableStatus(image, p.window);
+    if (!status.ready) return { p: call.progress(p, { waitSeconds: call.timing.pollSeconds }), hold: true };
+    call.record('workload', `${call.workload!.describe('stable')} runs ${image} again: ${status.detail}`);
+    return { p: call.progress(p, { phase: afterStable(call.run, call.workload) }) };
+  },
+  async 'stable-capacity'(call, p) {
+    const desired = call.run.stableDesired!;
+    const workload = call.workload!;
+    try {
+      if (p.capacityDeadline === undefined) {
+        const before = await workload.restoreStableCapacity(desired);
+        if (!before.ready) call.record('workload', `before traffic moves back to stable: ${before.detail}`);
+        const wait = Math.min(CAPACITY_WAIT_SECONDS, call.timing.readyTimeoutSeconds);
+        p = call.progress(p, { capacityDeadline: new Date(call.now.getTime() + wait * 1000).toISOString() });
+      }
+      const status = await workload.stableCapacity(desired);
+      const expired = call.now.getTime() > Date.parse(p.capacityDeadline ?? call.at);
+      if (!status.ready && !expired) return { p: call.progress(p, { waitSeconds: Math.min(call.timing.pollSeconds, 10) }), hold: true };
+      if (!status.ready) p = warned(call, p, `stable was not back at its size when traffic moved to it (${status.detail})`);
+    } catch (error) {
+      // The check itself failed: traffic still moves (a canary that breached is the worse place for it), and the record says so.
+      p = warned(call, p, `stable's capacity could not be checked before traffic moved back: ${describeError(error).message}`);
+    }
+    return { p: call.progress(p, { phase: 'weights' }) };
+  },
+  async weights(call, p) {
+    const { run } = call;
+    const target = run.plan.rollback.mode === 'immediate' ? 0 : (nextRollbackWeight(run.plan, p.weight) ?? 0);
+    const weights = await call.router.setWeights(target);
+    if (weights.canary > 0) {
+      call.record('rollback-step', `rolling back: canary ${formatNumber(weights.canary)}%`, weights.canary);
+      return { p: call.progress(p, { weight: weights.canary, waitSeconds: run.plan.rollback.stepHoldSeconds }), hold: true };
+    }
+    call.record('rolled-back', `all traffic back on stable (${p.reason.message})${p.warning ? `; note: ${p.warning}` : ''}`, 0);
+    const window = windowFrom(call.now, call.timing.readyTimeoutSeconds);
+    return { p: call.progress(p, { weight: 0, restoredAt: call.at, phase: call.workload ? 'health-gate' : 'done', window, waitSeconds: call.timing.pollSeconds }) };
+  },
+  async 'health-gate'(call, p) {
+    const health = await call.router.healthOf('stable');
+    const expired = call.now.getTime() > Date.parse(p.window?.deadline ?? call.at);
+    if (!health.ready && !expired) return { p: call.progress(p, { waitSeconds: call.timing.pollSeconds }), hold: true };
+    // Past the deadline the canary goes anyway: it takes no traffic, and stable's health is not its to fix.
+    if (!health.ready) p = warned(call, p, `stable was still not healthy when the canary was scaled down: ${health.detail}`);
+    return { p: call.progress(p, { phase: 'scale-down' }) };
+  },
+  async 'scale-down'(call, p) {
+    const workload = call.workload!;
+    try {
+      const status = await workload.scaleDownCanary();
+      call.record('workload', `${workload.describe('canary')} scaled down: ${status.detail}`);
+    } catch (error) {
+      const warning = `the canary could not be scaled down: ${describeError(error).message}`;
+      call.record('workload', warning);
+      p = warned(call, p, warning);
+    }
+    return { p: call.progress(p, { phase: 'done' }) };
+  },
+};
 
 async function rollbackStep(deps: Deps, state: RollbackState, keep: Recorder): Promise<RollbackProgress> {
   const { run, cursor } = state;
@@ -96,96 +189,45 @@ async function rollbackStep(deps: Deps, state: RollbackState, keep: Recorder): P
   const at = now.toISOString();
   const reason = rollbackReason(state);
   const workload = deps.workloadFor(run.workload);
-  const router = deps.routerFor(run.traffic);
-  const timing = rolloutTiming(run.workload);
   let seq = state.rollback?.seq ?? cursor.seq;
-  const record = (type: 'rollback-started' | 'rollback-step' | 'rolled-back' | 'workload', message: string, weight?: number) =>
-    keep({
-      runId: run.runId,
-      seq: seq++,
-      lane: 'rollback',
-      at,
-      type,
-      stepIndex: cursor.stepIndex,
-      ...(weight !== undefined && { weight }),
-      ...(type === 'rollback-started' && { decision: { action: 'rollback' as const, reason } }),
-      message,
-    });
-  const capacityFirst = workload !== undefined && run.stableDesired !== undefined && run.stableDesired > 0;
-  const afterStable: RollbackPhase = capacityFirst ? 'stable-capacity' : 'weights';
-
+  const call: Call = {
+    run,
+    now,
+    at,
+    router: deps.routerFor(run.traffic),
+    workload,
+    timing: rolloutTiming(run.workload),
+    record: (type, message, weight) =>
+      keep({
+        runId: run.runId,
+        seq: seq++,
+        lane: 'rollback',
+        at,
+        type,
+        stepIndex: cursor.stepIndex,
+        ...(weight !== undefined && { weight }),
+        ...(type === 'rollback-started' && { decision: { action: 'rollback' as const, reason } }),
+        message,
+      }),
+    progress: (p, changes) => ({ ...p, ...changes, seq }),
+  };
   let p: RollbackProgress = state.rollback ?? {
     startedAt: at,
     reason,
     // From the promotion on, stable may be getting the new image (even when the failed call recorded nothing):
     // putting the previous image back is idempotent, so do it whenever the run reached promotion.
-    phase: workload && run.previousImage && (cursor.decision?.action === 'promote' || cursor.promotion) ? 'restore-stable' : afterStable,
+    phase: workload && run.previousImage && (cursor.decision?.action === 'promote' || cursor.promotion) ? 'restore-stable' : afterStable(run, workload),
     weight: cursor.weight,
     complete: false,
     waitSeconds: run.plan.rollback.stepHoldSeconds,
     seq,
   };
-  if (!state.rollback) record('rollback-started', reason.message, cursor.weight);
-  const progress = (changes: Partial<RollbackProgress>): RollbackProgress => ({ ...p, ...changes, seq });
-  const warn = (warning: string) => progress({ warning: p.warning ? `${p.warning}; ${warning}` : warning });
-
-  if (workload && run.previousImage && p.phase === 'restore-stable') {
-    const status = await workload.promoteStable(run.previousImage);
-    record('workload', `putting ${run.previousImage} back on ${workload.describe('stable')}: ${status.detail}`);
-    p = progress({ phase: 'await-stable', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
+  if (!state.rollback) call.record('rollback-started', reason.message, cursor.weight);
+  // One phase after another until one must wait (a poll, a step down) or the rollback is done.
+  while (p.phase !== 'done') {
+    const step = await PHASES[p.phase](call, p);
+    p = step.p;
+    if (step.hold) return call.progress(p, {});
   }
-  if (workload && run.previousImage && p.phase === 'await-stable') {
-    const status = await workload.stableStatus(run.previousImage, p.window);
-    if (!status.ready) return progress({ waitSeconds: timing.pollSeconds });
-    record('workload', `${workload.describe('stable')} runs ${run.previousImage} again: ${status.detail}`);
-    p = progress({ phase: afterStable });
-  }
-  if (workload && run.stableDesired !== undefined && p.phase === 'stable-capacity') {
-    const desired = run.stableDesired;
-    try {
-      if (p.capacityDeadline === undefined) {
-        const before = await workload.restoreStableCapacity(desired);
-        if (!before.ready) record('workload', `before traffic moves back to stable: ${before.detail}`);
-        p = progress({ capacityDeadline: new Date(now.getTime() + Math.min(CAPACITY_WAIT_SECONDS, timing.readyTimeoutSeconds) * 1000).toISOString() });
-      }
-      const status = await workload.stableCapacity(desired);
-      const expired = now.getTime() > Date.parse(p.capacityDeadline ?? at);
-      if (!status.ready && !expired) return progress({ waitSeconds: Math.min(timing.pollSeconds, 10) });
-      if (!status.ready) p = warn(`stable was not back at its size when traffic moved to it (${status.detail})`);
-    } catch (error) {
-      // The check itself failed: traffic still moves (a canary that breached is the worse place for it), and the record says so.
-      p = warn(`stable's capacity could not be checked before traffic moved back: ${describeError(error).message}`);
-    }
-    p = progress({ phase: 'weights' });
-  }
-  if (p.phase === 'weights') {
-    const target = run.plan.rollback.mode === 'immediate' ? 0 : (nextRollbackWeight(run.plan, p.weight) ?? 0);
-    const weights = await router.setWeights(target);
-    if (weights.canary > 0) {
-      record('rollback-step', `rolling back: canary ${formatNumber(weights.canary)}%`, weights.canary);
-      return progress({ weight: weights.canary, waitSeconds: run.plan.rollback.stepHoldSeconds });
-    }
-    record('rolled-back', `all traffic back on stable (${reason.message})${p.warning ? `; note: ${p.warning}` : ''}`, 0);
-    p = progress({ weight: 0, restoredAt: at, phase: workload ? 'health-gate' : 'done', window: windowFrom(now, timing.readyTimeoutSeconds), waitSeconds: timing.pollSeconds });
-  }
-  if (workload && p.phase === 'health-gate') {
-    const health = await router.healthOf('stable');
-    const expired = now.getTime() > Date.parse(p.window?.deadline ?? at);
-    if (!health.ready && !expired) return progress({ waitSeconds: timing.pollSeconds });
-    // Past the deadline the canary goes anyway: it takes no traffic, and stable's health is not its to fix.
-    if (!health.ready) p = warn(`stable was still not healthy when the canary was scaled down: ${health.detail}`);
-    p = progress({ phase: 'scale-down' });
-  }
-  if (workload && p.phase === 'scale-down') {
-    try {
-      const status = await workload.scaleDownCanary();
-      record('workload', `${workload.describe('canary')} scaled down: ${status.detail}`);
-    } catch (error) {
-      const warning = `the canary could not be scaled down: ${describeError(error).message}`;
-      record('workload', warning);
-      p = warn(warning);
-    }
-    p = progress({ phase: 'done' });
-  }
-  return progress({ complete: p.phase === 'done', ...(p.phase === 'done' && { completedAt: at }) });
+  return call.progress(p, { complete: true, completedAt: at });
 }

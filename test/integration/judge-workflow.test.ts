@@ -1,4 +1,4 @@
-import { FAST_ANALYSIS, IMAGE, WorkflowEnv } from '../support/workflow-env';
+import { FAST_ANALYSIS, FAST_APPROVALS, IMAGE, WorkflowEnv } from '../support/workflow-env';
 import { HEALTHY } from '../support/synthetic-traffic';
 import type { RunEvent } from '../../lambdas/domain/run';
 import type { SequentialMeasurement, StatisticalMeasurement } from '../../lambdas/domain/statistics';
@@ -26,7 +26,7 @@ const sequential = (e: RunEvent) => statistical(e).filter((m): m is SequentialMe
 describe('the statistical judge on the whole workflow', () => {
   it('promotes a low-traffic healthy canary once its data could have caught a 1.75× regression, holding until then', async () => {
     // Prepare: 100 requests/s in all, 20 of them on the canary per 1 s interval: too few to judge in the 2 s hold.
-    const svc = await env.addService('quiet-judge-api', { rps: 100, plan: { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
+    const svc = await env.addService('quiet-judge-api', { rps: 100, plan: { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS } });
 
     // Act
     const result = await env.run({ service: svc.name, image: IMAGE });
@@ -53,7 +53,7 @@ describe('the statistical judge on the whole workflow', () => {
 
   it('rolls back a 5× error regression at the first step, naming the metric, the numbers and the evidence', async () => {
     // Prepare: the canary answers 5% of its requests with 5xx (the SLO is 1%); 200 of its requests per 1 s interval.
-    const svc = await env.addService('bad-judge-api', { rps: 1000, plan: { steps: [{ weight: 20, holdSeconds: 4 }, { weight: 50, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
+    const svc = await env.addService('bad-judge-api', { rps: 1000, plan: { steps: [{ weight: 20, holdSeconds: 4 }, { weight: 50, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS } });
     svc.traffic.setProfile('canary', { ...HEALTHY, errorRate: 0.05 });
 
     // Act
@@ -79,7 +79,7 @@ describe('the statistical judge on the whole workflow', () => {
 
   it('rolls back a retry storm that shows only on stable, while the canary looks healthy', async () => {
     // Prepare: the stable answers 5% with 5xx from the start (the canary's failures make clients retry there).
-    const svc = await env.addService('storm-judge-api', { plan: { steps: [{ weight: 20, holdSeconds: 8 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
+    const svc = await env.addService('storm-judge-api', { plan: { steps: [{ weight: 20, holdSeconds: 8 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS } });
     svc.traffic.setProfile('stable', { ...HEALTHY, errorRate: 0.05 });
 
     // Act

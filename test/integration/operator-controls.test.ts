@@ -1,4 +1,4 @@
-import { FAST_ANALYSIS, IMAGE, WorkflowEnv, type ServiceUnderTest } from '../support/workflow-env';
+import { FAST_ANALYSIS, FAST_APPROVALS, IMAGE, WorkflowEnv, type ServiceUnderTest } from '../support/workflow-env';
 import { statusChangeEvent } from '../../local/workflow/local-workflow';
 import { handler as safetyNet } from '../../lambdas/handlers/safety-net';
 import { RunNotRunningError } from '../../lambdas/domain/errors';
@@ -16,7 +16,7 @@ afterAll(async () => {
   await env.stop();
 });
 
-const PLAN = { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 50, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS };
+const PLAN = { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 50, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS };
 const alice = (reason?: string) => ({ by: 'alice', at: new Date().toISOString(), ...(reason && { reason }) });
 
 /** Runs the workflow and issues `command` when it first enters Analyze (the canary then holds 20%). */

@@ -1,6 +1,6 @@
 import { THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 import { HEALTHY } from '../support/synthetic-traffic';
-import { FAST_ANALYSIS, IMAGE, WorkflowEnv } from '../support/workflow-env';
+import { FAST_ANALYSIS, FAST_APPROVALS, IMAGE, WorkflowEnv } from '../support/workflow-env';
 
 // The rollback paths through the whole workflow: statemachine/canary.asl.json run by aws-local-stepfunctions with the
 // handler modules CDK deploys, against dynalite, a real Prometheus and the ALB stand-in.
@@ -22,6 +22,7 @@ describe('gradual rollback', () => {
     const plan = {
       steps: [{ weight: 10, holdSeconds: 2 }, { weight: 30, holdSeconds: 2 }, { weight: 60, holdSeconds: 6 }, { weight: 100 }],
       analysis: FAST_ANALYSIS,
+      approvals: FAST_APPROVALS,
       checks: THRESHOLD_CHECKS,
       rollback: { mode: 'gradual', stepHoldSeconds: 1 },
     };

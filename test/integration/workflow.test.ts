@@ -1,5 +1,5 @@
 import { ElasticLoadBalancingV2Client, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { FAST_ANALYSIS, FAST_PLAN, IMAGE, WorkflowEnv } from '../support/workflow-env';
+import { FAST_ANALYSIS, FAST_APPROVALS, FAST_PLAN, IMAGE, WorkflowEnv } from '../support/workflow-env';
 import { HEALTHY } from '../support/synthetic-traffic';
 import { THRESHOLD_CHECKS } from '../../lambdas/domain/builtin-checks';
 
@@ -212,7 +212,7 @@ describe('the canary workflow', () => {
 
 describe('service lock and traffic precondition', () => {
   it('refuses a second rollout of the same service while one is running, naming the run in progress', async () => {
-    const svc = await env.addService('busy-api', { plan: { steps: [{ weight: 20, holdSeconds: 3 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
+    const svc = await env.addService('busy-api', { plan: { steps: [{ weight: 20, holdSeconds: 3 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS } });
     let refused: Promise<Awaited<ReturnType<WorkflowEnv['run']>>> | undefined;
     const first = await env.run(
       { service: svc.name, image: IMAGE },
@@ -249,7 +249,7 @@ describe('service lock and traffic precondition', () => {
   });
 
   it('after a promotion with workload none, the next run treats the promoted target as stable (blue/green)', async () => {
-    const svc = await env.addService('bluegreen-api', { plan: { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS } });
+    const svc = await env.addService('bluegreen-api', { plan: { steps: [{ weight: 20, holdSeconds: 2 }, { weight: 100 }], analysis: FAST_ANALYSIS, approvals: FAST_APPROVALS } });
     const first = await env.run({ service: svc.name, image: IMAGE });
     expect(first.output).toMatchObject({ outcome: 'promoted' });
     expect(svc.canaryShare()).toBe(100);

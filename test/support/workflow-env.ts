@@ -15,10 +15,17 @@ import { startTestExporter, type TestExporter } from './test-exporter';
 
 export const FAST_ANALYSIS = { intervalSeconds: 1, window: '5s', consecutiveFailureLimit: 2, errorLimit: 4, noDataLimit: 5 };
 
+/**
+ * A person's gate (an approval, a pause) waits a minute at 1 s intervals: the default hour would be 3,600 analyses, more
+ * history than Step Functions keeps, and the plan would be refused (lambdas/domain/history-budget.ts).
+ */
+export const FAST_APPROVALS = { timeoutSeconds: 60 };
+
 /** Two steps of 2 s at 1 s intervals, then 100%: a default-shaped plan that runs in seconds. */
 export const FAST_PLAN = {
   steps: [{ weight: 20, holdSeconds: 2 }, { weight: 50, holdSeconds: 2 }, { weight: 100 }],
   analysis: FAST_ANALYSIS,
+  approvals: FAST_APPROVALS,
 };
 
 export interface ServiceUnderTest {

@@ -96,7 +96,7 @@ describe('service registration', () => {
     [
       'a plan over the history budget',
       { ...good, plan: { analysis: { intervalSeconds: 10 }, steps: [{ weight: 5, holdSeconds: 86_400 }, { weight: 100 }] } },
-      'service.plan: the worst case of this plan is 80,938 history events, above the 25,000 Step Functions allows',
+      'service.plan: the worst case of this plan is 84,658 history events, above the 25,000 Step Functions allows',
     ],
   ])('refuses %s', (_name, config, expected) => {
     expect(messageOf(() => parseServiceConfig(config))).toContain(expected);
