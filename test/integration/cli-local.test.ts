@@ -156,7 +156,7 @@ describe('canary against the local environment', () => {
       new RegExp(`^Pause of run ${runId} recorded \\(by bob at \\S+ \\S+\\): it holds at its current weight from the next interval \\(within 2 s\\); \`canary resume ${runId}\` to go on\\.\\n$`),
     );
     expect(lineOf(paused.stdout, 'stage')).toBe('stage     step 0 of 3: [20%] → 50% → 100%');
-    expect(lineOf(paused.stdout, 'decision')).toMatch(new RegExp(`^decision  continue: all checks passed for \\d+ intervals? at step 0 \\(20%\\); holding: paused by bob at \\S+; \`canary resume ${runId}\` to go on$`));
+    expect(lineOf(paused.stdout, 'decision')).toMatch(new RegExp(`^decision  continue: all checks passed for \\d+ intervals? at step 0 \\(20%\\); holding: paused by bob at \\S+; \`canary resume ${runId}\` to go on \\(rolls back in \\d+ s\\)$`));
     expect(lineOf(paused.stdout, 'controls')).toMatch(new RegExp(`^controls  paused by bob at \\S+ \\S+: holding at this weight; \`canary resume ${runId}\` to go on$`));
     expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^error: run ${runId} is already paused \\(by bob at \\S+ \\S+\\); \`canary resume ${runId}\` to go on\\n$`)) });
     expect(refused.code).toBe(1);
