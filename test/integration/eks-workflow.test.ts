@@ -106,6 +106,36 @@ describe('the workflow on EKS (HTTPRoute + Deployments)', () => {
     expect(await env.runLog.getRun(result.runId)).toMatchObject({ outcome: 'rolled_back', triggerCheck: 'error-rate' });
   });
 
+  it('an autoscaler shrank stable while the canary took traffic: the rollback puts it back to its size before traffic returns', async () => {
+    const svc = await eksService('cart-api');
+    let shrunk = false;
+    const result = await env.run(
+      { service: 'cart-api', image: V2 },
+      {
+        onStateEntered: (state, input) => {
+          const weight = (input as { cursor?: { weight?: number } }).cursor?.weight;
+          if (state !== 'WaitInterval' || weight !== 20 || shrunk) return;
+          // As a HorizontalPodAutoscaler would: stable serves 80% now, so it scales from 3 replicas to 1; then the canary breaks.
+          shrunk = true;
+          kube.put(deployment('cart-api-stable', 1, V1));
+          svc.traffic.setProfile('canary', { ...HEALTHY, errorRate: 0.2 });
+        },
+      },
+    );
+
+    expect(shrunk).toBe(true);
+    expect(result.error).toBe('CanaryRolledBack');
+    expect(svc.canaryShare()).toBe(0);
+    expect(svc.stable().replicas).toBe(3);
+    const events = await env.runLog.listEvents(result.runId);
+    const types = events.map((e) => (e.type === 'workload' ? `workload: ${e.message}` : e.type));
+    const raised = types.findIndex((t) => /^workload: before traffic moves back to stable: Deployment payments\/cart-api-stable: \d of 3 replicas available \(scaled up from 1 for the rollback\)/.test(t));
+    expect(raised).toBeGreaterThan(-1);
+    // Stable was raised, and only then did the traffic come back to it.
+    expect(raised).toBeLessThan(types.indexOf('rolled-back'));
+    expect(events.find((e) => e.type === 'rolled-back')?.message).not.toMatch(/not back at its size/);
+  });
+
   it('a canary image that never becomes available rolls back before any traffic moves', async () => {
     const svc = await eksService('broken-api');
     const broken = V2.replace('v2.4.1', 'v9.9.9-broken');
