@@ -37,11 +37,18 @@ export function summaryTable(scored: readonly ScoredCase[]): string {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
+/** Where traffic ended, in the words a reader wants: on stable (and how fast), or on the new version because it promoted. */
+function trafficText(result: ScoredCase['result']): string {
+  if (result.finalCanaryWeight === 0) return `100% on stable${result.secondsToStable === null ? '' : `, ${result.secondsToStable} s after the fault`}`;
+  if (result.finalCanaryWeight === 100 && result.outcome.startsWith('promoted')) return '100% on the new version (promoted)';
+  return `${weight(result.finalCanaryWeight)} on the canary`;
+}
+
 /** "What happens when…": fault | what the orchestrator does | traffic ends | records, from this run's results. */
 export function markdownTable(scored: readonly ScoredCase[]): string {
   const rows = scored.map((s) => {
     const { result } = s;
-    const traffic = `${weight(result.finalCanaryWeight)} canary${result.secondsToStable === null ? '' : ` (stable ${result.secondsToStable} s after the fault)`}`;
+    const traffic = trafficText(result);
     const records = result.recordsLost === 0 ? `outcome \`${result.outcome}\`, none lost` : `outcome \`${result.outcome}\`, ${result.recordsLost} lost`;
     return `| ${cell(s.fault)} | ${cell(s.expected)}${result.ok ? '' : ' — **not met in this run**'} | ${cell(traffic)} | ${cell(records)} |`;
   });
