@@ -1,6 +1,7 @@
 import { parseExecutionInput } from '../../lambdas/domain/execution-input';
 import { InputValidationError } from '../../lambdas/domain/errors';
 import { parseServiceConfig } from '../../lambdas/domain/service-config';
+import { PAYMENTS_REGISTRATION } from '../support/registrations';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:v2.4.1';
 
@@ -50,16 +51,7 @@ describe('execution input', () => {
 });
 
 describe('service registration', () => {
-  const good = {
-    name: 'payments-api',
-    traffic: {
-      kind: 'alb',
-      listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
-      stableTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-stable/73e2d6bc24d8a067',
-      canaryTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-canary/83e2d6bc24d8a067',
-    },
-    metrics: { kind: 'prometheus', url: 'http://prometheus.monitoring:9090' },
-  };
+  const good = PAYMENTS_REGISTRATION;
 
   it('accepts a minimal ALB + Prometheus registration with defaults', () => {
     expect(parseServiceConfig(good)).toMatchObject({ workload: { kind: 'none' }, notifications: {} });

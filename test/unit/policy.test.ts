@@ -4,20 +4,14 @@ import { DEFAULT_PLAN } from '../../lambdas/domain/plan';
 import { parseServiceConfig } from '../../lambdas/domain/service-config';
 import type { Deps } from '../../lambdas/use-cases/deps';
 import { startRun } from '../../lambdas/use-cases/start-run';
+import { PAYMENTS_REGISTRATION } from '../support/registrations';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:v2.4.1';
 const CHECK_RULE = '(policy: an execution may tighten a registered check, never loosen it)';
 const LIMIT_RULE = '(policy: an execution may tighten the registered limits, never loosen them)';
 
 const registration = (extra: Record<string, unknown> = {}) => ({
-  name: 'payments-api',
-  traffic: {
-    kind: 'alb',
-    listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
-    stableTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-stable/73e2d6bc24d8a067',
-    canaryTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-canary/83e2d6bc24d8a067',
-  },
-  metrics: { kind: 'prometheus', url: 'http://prometheus.monitoring:9090' },
+  ...PAYMENTS_REGISTRATION,
   ...extra,
 });
 

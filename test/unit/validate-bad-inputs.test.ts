@@ -6,6 +6,7 @@ import { CanaryError, ConfigurationError, InputValidationError, ServiceNotRegist
 import { validateExecution, type RegistrationSource } from '../../lambdas/domain/execution-validation';
 import { DEFAULT_PLAN } from '../../lambdas/domain/plan';
 import { memoryTerminal } from '../../local/demo/live-view';
+import { PAYMENTS_REGISTRATION } from '../support/registrations';
 
 // Bad execution inputs, each refused by the one validation Start runs (validateExecution), naming its exact field;
 // none may crash (a stack overflow, a TypeError) or pass. A few valid inputs still pass, and a handful go through
@@ -15,16 +16,7 @@ const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:v2.4.1'
 const SERVICES_FILE = resolve(__dirname, '../../infra/services.example.json');
 const EXAMPLE = (JSON.parse(readFileSync(SERVICES_FILE, 'utf8')) as { services: { name: string }[] }).services;
 
-const PAYMENTS = {
-  name: 'payments-api',
-  traffic: {
-    kind: 'alb',
-    listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
-    stableTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-stable/73e2d6bc24d8a067',
-    canaryTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/payments-canary/83e2d6bc24d8a067',
-  },
-  metrics: { kind: 'prometheus', url: 'http://prometheus.monitoring:9090' },
-};
+const PAYMENTS = PAYMENTS_REGISTRATION;
 /** A registration stored with a label value that would break out of a selector (written around the CDK app). */
 const INJECTED = { ...PAYMENTS, name: 'injected-api', metrics: { ...PAYMENTS.metrics, serviceLabelValue: 'x"} or vector(1) or up{a="' } };
 
